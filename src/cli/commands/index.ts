@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { register as fuse } from './fuse.js';
 
 /** Every subcommand module exports `register(program)`. Add new commands to this list. */
 export type Register = (program: Command) => void;
 
-export const COMMANDS: Register[] = [];
+export const COMMANDS: Register[] = [
+  fuse,
+];

@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { TesgError, UsageError } from '../../errors.js';
+import { DEFAULT_FUSION_METHOD, fuseFiles, fuseFolders, fusionMethodNames } from '../../fusion/index.js';
+import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../../image/depth16.js';
+import { DEFAULT_JPEG_QUALITY } from '../../image/write.js';
+
+/**
+ * `tesg fuse IR VI -o OUT` (one pair) and `tesg fuse --ir DIR --vi DIR --out DIR` (folders paired by
+ * name stem, resumable). The work is in src/fusion/files.ts; this file parses and reports.
+ */
+interface FuseCliOptions {
+  out?: string;
+  ir?: string;
+  vi?: string;
+  method: string;
+  stretch: string;
+  gray?: boolean;
+  quality: string;
+  overwrite?: boolean;
+  allowMissing?: boolean;
+}
+
+function parseQuality(q: string): number {
+  const n = Number(q);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new UsageError(`--quality must be an integer 1..100, got '${q}'`);
+  return n;
+}
+
+async function runFuse(irArg: string | undefined, viArg: string | undefined, o: FuseCliOptions): Promise<void> {
+  const pairMode = irArg !== undefined || viArg !== undefined;
+  const folderMode = o.ir !== undefined || o.vi !== undefined;
+  if (pairMode && folderMode) throw new UsageError('give either IR VI -o OUT (one pair) or --ir DIR --vi DIR --out DIR (folders), not both');
+  if (!pairMode && !folderMode) throw new UsageError('nothing to fuse: give IR VI -o OUT, or --ir DIR --vi DIR --out DIR');
+  const common = { method: o.method, stretch: o.stretch as Stretch16, gray: o.gray, quality: parseQuality(o.quality) };
+  if (pairMode) {
+    if (irArg === undefined || viArg === undefined) throw new UsageError('give both images: tesg fuse IR VI -o OUT');
+    if (!o.out) throw new UsageError('missing -o OUT (the fused image, .png or .jpg)');
+    const t0 = performance.now();
+    const img = await fuseFiles(irArg, viArg, o.out, common);
+    const secs = ((performance.now() - t0) / 1000).toFixed(2);
+    process.stdout.write(`wrote ${o.out} (${img.width}x${img.height} ${img.channels === 3 ? 'RGB' : 'gray'}, ${o.method}, ${secs} s)\n`);
+    return;
+  }
+  if (!o.ir || !o.vi || !o.out) throw new UsageError('folder mode needs all of --ir DIR --vi DIR --out DIR');
+  const report = await fuseFolders(o.ir, o.vi, o.out, {
+    ...common,
+    overwrite: o.overwrite,
+    allowMissing: o.allowMissing,
+    onFailure: (stem, message) => process.stderr.write(`tesg: failed ${stem}: ${message}\n`),
+  });
+  const lone = Object.values(report.unmatched).flat();
+  if (lone.length > 0) process.stderr.write(`tesg: skipped ${lone.length} file(s) without a partner: ${lone.join(', ')}\n`);
+  process.stdout.write(`fused ${report.fused.length}, skipped ${report.skipped.length} existing, failed ${report.failed.length} -> ${o.out}\n`);
+  if (report.failed.length > 0) {
+    const first = report.failed[0];
+    throw new TesgError(`${report.failed.length} of ${report.fused.length + report.failed.length} pairs failed (first: ${first.message}); the others were written, rerun to retry`);
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('fuse')
+    .description('fuse an infrared and a visible image, or two folders of them paired by file name')
+    .argument('[ir]', 'infrared image (PNG, JPEG, TIFF or BMP)')
+    .argument('[vi]', 'visible image, same size')
+    .option('-o, --out <path>', 'output: a .png/.jpg file for one pair, a folder for --ir/--vi (writes <stem>.png)')
+    .option('--ir <dir>', 'folder of infrared images')
+    .option('--vi <dir>', 'folder of visible images (paired with --ir by name stem; extensions may differ)')
+    .option('-m, --method <name>', `fusion method: ${fusionMethodNames().join(', ')}`, DEFAULT_FUSION_METHOD)
+    .option('--stretch <mode>', `16-bit to 8-bit mapping: ${STRETCH_MODES.join(', ')}`, DEFAULT_STRETCH)
+    .option('--gray', 'write the fused gray image (default: colour it with the visible image\'s chroma)')
+    .option('--quality <n>', 'JPEG quality 1..100', String(DEFAULT_JPEG_QUALITY))
+    .option('--overwrite', 'folder mode: redo outputs that already exist (default: skip them, so reruns resume)')
+    .option('--allow-missing', 'folder mode: fuse the complete pairs and list files without a partner, instead of failing')
+    .action(async (ir: string | undefined, vi: string | undefined, opts: FuseCliOptions) => runFuse(ir, vi, opts));
+}

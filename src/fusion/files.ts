@@ -1,0 +1,110 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { InputError, MismatchError, TesgError, UsageError } from '../errors.js';
+import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../image/depth16.js';
+import { assertSameSize, readImage } from '../image/read.js';
+import type { Image8 } from '../image/types.js';
+import { WRITABLE_EXTENSIONS, refuseProtected, writeImage } from '../image/write.js';
+import { countUnmatched, describeUnmatched, pairByStem } from '../util/pairing.js';
+import { createProgress } from '../util/progress.js';
+import { DEFAULT_FUSION_METHOD, getFusionMethod, type FuseOptions, type FusionMethod } from './registry.js';
+
+/**
+ * Fusing files and folders of files: what `tesg fuse` does, as library functions. Reads with the
+ * format handling of src/image/read.ts, checks sizes, never writes onto an input, writes atomically;
+ * folder runs are resumable (an output that exists is complete, since writes are atomic).
+ */
+export interface FuseFilesOptions extends FuseOptions {
+  /** Registered method name (default DEFAULT_FUSION_METHOD). */
+  method?: string;
+  /** 16-bit to 8-bit mapping for 16-bit inputs. */
+  stretch?: Stretch16;
+  /** JPEG quality for .jpg outputs. */
+  quality?: number;
+}
+
+export interface FuseFoldersOptions extends FuseFilesOptions {
+  /** Redo pairs whose output exists (default: skip them, which makes reruns resume). */
+  overwrite?: boolean;
+  /** Fuse the matched pairs even if some files have no partner (default: fail listing them). */
+  allowMissing?: boolean;
+  /** Called once per failed pair, e.g. to print it as it happens. */
+  onFailure?: (stem: string, message: string) => void;
+  /** Progress display; default: createProgress on stderr. */
+  progressTty?: boolean;
+}
+
+export interface FuseFoldersReport {
+  fused: string[];
+  /** Stems skipped because their output already existed. */
+  skipped: string[];
+  failed: Array<{ stem: string; message: string }>;
+  /** Files without a partner (only non-empty with allowMissing). */
+  unmatched: Record<string, string[]>;
+}
+
+function resolveOptions(opts: FuseFilesOptions): { method: FusionMethod; stretch: Stretch16 } {
+  const stretch = opts.stretch ?? DEFAULT_STRETCH;
+  if (!STRETCH_MODES.includes(stretch)) throw new UsageError(`unknown stretch '${stretch}'; expected one of ${STRETCH_MODES.join(', ')}`);
+  return { method: getFusionMethod(opts.method ?? DEFAULT_FUSION_METHOD), stretch };
+}
+
+function checkOutputName(out: string): void {
+  const ext = path.extname(out).toLowerCase();
+  if (!WRITABLE_EXTENSIONS.includes(ext)) throw new UsageError(`${out}: cannot write '${ext || 'no extension'}'; name the output .png, .jpg or .jpeg`);
+}
+
+/** Fuse one pair of files into `outPath` (PNG or JPEG by extension). Returns the fused image. */
+export async function fuseFiles(irPath: string, viPath: string, outPath: string, opts: FuseFilesOptions = {}): Promise<Image8> {
+  const { method, stretch } = resolveOptions(opts);
+  checkOutputName(outPath);
+  // Refuse before the (possibly slow) fusion, and again inside writeImage right before writing.
+  await refuseProtected(outPath, [irPath, viPath]);
+  const [ir, vi] = await Promise.all([readImage(irPath, { stretch }), readImage(viPath, { stretch })]);
+  assertSameSize(ir, irPath, vi, viPath);
+  const fused = await method.fuse(ir, vi, { gray: opts.gray, params: opts.params });
+  await writeImage(outPath, fused, { protect: [irPath, viPath], quality: opts.quality });
+  return fused;
+}
+
+async function sameFolder(a: string, b: string): Promise<boolean> {
+  const real = (p: string) => fs.realpath(p).catch(() => path.resolve(p));
+  return (await real(a)) === (await real(b));
+}
+
+/** Fuse every IR/VI pair matched by name stem into outDir/<stem>.png. */
+export async function fuseFolders(irDir: string, viDir: string, outDir: string, opts: FuseFoldersOptions = {}): Promise<FuseFoldersReport> {
+  resolveOptions(opts);
+  for (const [name, dir] of [['IR', irDir], ['VI', viDir]] as const) {
+    if (await sameFolder(outDir, dir)) throw new UsageError(`the output folder ${outDir} is the ${name} input folder; choose another --out`);
+  }
+  const { matched, unmatched } = await pairByStem({ ir: irDir, vi: viDir });
+  const lone = countUnmatched(unmatched);
+  if (lone > 0 && !opts.allowMissing) {
+    throw new MismatchError(`${lone} file(s) without a partner of the same name stem (${describeUnmatched(unmatched)}); add or rename them, or pass --allow-missing to fuse the rest`);
+  }
+  if (matched.length === 0) throw new InputError(irDir, `no image pairs with ${viDir} (expected files with the same name stem in both; extensions png jpg jpeg bmp tif tiff)`);
+  const report: FuseFoldersReport = { fused: [], skipped: [], failed: [], unmatched };
+  const todo = [];
+  for (const item of matched) {
+    const out = path.join(outDir, `${item.stem}.png`);
+    const exists = await fs.stat(out).then(() => true, () => false);
+    if (exists && !opts.overwrite) report.skipped.push(item.stem);
+    else todo.push({ ...item, out });
+  }
+  if (todo.length === 0) return report;
+  const progress = createProgress({ label: 'fuse', total: todo.length, tty: opts.progressTty });
+  for (const item of todo) {
+    try {
+      await fuseFiles(item.files.ir, item.files.vi, item.out, opts);
+      report.fused.push(item.stem);
+    } catch (err) {
+      if (!(err instanceof TesgError)) throw err;
+      report.failed.push({ stem: item.stem, message: err.message });
+      opts.onFailure?.(item.stem, err.message);
+    }
+    progress.tick(1, item.stem);
+  }
+  progress.done();
+  return report;
+}

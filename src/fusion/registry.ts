@@ -1,0 +1,50 @@
+import { UsageError } from '../errors.js';
+import type { Image8 } from '../image/types.js';
+
+/**
+ * Fusion methods by name. The classic baselines register themselves in ./index.ts; the TeSG network
+ * (src/model/) registers the same way, so the CLI, the evaluator and the library treat every method alike.
+ */
+export interface FuseOptions {
+  /**
+   * false (default): fuse the luminance (IR gray with VI's Y) and recolour with VI's chroma, so a colour
+   * VI gives a colour result. true: fuse the reference gray images (as the evaluator reads them) and
+   * return one channel.
+   */
+  gray?: boolean;
+  /** Method-specific settings, e.g. { levels: 5 } for laplacian; a method ignores keys it does not know. */
+  params?: Readonly<Record<string, string | number | boolean | readonly string[]>>;
+}
+
+export interface FusionMethod {
+  /** Registry key and CLI name (--method NAME). */
+  readonly name: string;
+  /** One line for --help and docs. */
+  readonly description: string;
+  /** Fuse an aligned IR/VI pair of equal size; the result has that size. */
+  fuse(ir: Image8, vi: Image8, opts?: FuseOptions): Promise<Image8>;
+}
+
+/** The method `tesg fuse` uses without --method. The network replaces this once it ships. */
+export const DEFAULT_FUSION_METHOD = 'laplacian';
+
+const methods = new Map<string, FusionMethod>();
+
+export function registerFusionMethod(method: FusionMethod): void {
+  if (methods.has(method.name)) throw new Error(`fusion method '${method.name}' is registered twice`);
+  methods.set(method.name, method);
+}
+
+export function getFusionMethod(name: string): FusionMethod {
+  const m = methods.get(name);
+  if (!m) throw new UsageError(`unknown fusion method '${name}'; available: ${fusionMethodNames().join(', ')}`);
+  return m;
+}
+
+export function fusionMethodNames(): string[] {
+  return [...methods.keys()];
+}
+
+export function listFusionMethods(): FusionMethod[] {
+  return [...methods.values()];
+}

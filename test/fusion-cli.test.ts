@@ -1,0 +1,100 @@
+/**
+ * `tesg fuse` end to end: the real CLI in a child process on the bundled samples/msrs pairs; folder
+ * mode, resuming, pair mode against the library, and one-line errors with a non-zero exit.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { getFusionMethod } from '../src/fusion/index.js';
+import { readImage } from '../src/image/read.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const IR = path.join(ROOT, 'samples/msrs/ir'), VI = path.join(ROOT, 'samples/msrs/vi');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'tesg-fuse-cli-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function tesg(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** The error contract: exit 2, exactly one stderr line "tesg: error: ..." matching `pattern`. */
+function assertOneLineError(r: { code: number; stderr: string }, pattern: RegExp): void {
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('tesg: error:'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], pattern);
+  assert.ok(!r.stderr.includes('    at '), `no stack trace expected:\n${r.stderr}`);
+}
+
+test('folder mode fuses both bundled pairs in colour, then resumes by skipping them', async () => {
+  const out = path.join(tmp, 'folder');
+  const first = await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /fused 2, skipped 0 existing, failed 0/);
+  assert.deepEqual(readdirSync(out).sort(), ['00537D.png', '01102N.png']);
+  for (const f of readdirSync(out)) {
+    const img = await readImage(path.join(out, f));
+    assert.deepEqual([img.width, img.height, img.channels], [640, 480, 3], f);
+  }
+  const mtime = statSync(path.join(out, '00537D.png')).mtimeMs;
+  const again = await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out);
+  assert.match(again.stdout, /fused 0, skipped 2 existing, failed 0/);
+  assert.equal(statSync(path.join(out, '00537D.png')).mtimeMs, mtime);
+  const redo = await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--overwrite', '--method', 'max');
+  assert.match(redo.stdout, /fused 2, skipped 0 existing/);
+});
+
+test('pair mode writes what the library method gives (PNG exact, gray with --gray, JPEG by extension)', async () => {
+  const [irFile, viFile] = [path.join(IR, '01102N.png'), path.join(VI, '01102N.png')];
+  const png = path.join(tmp, 'pair', 'avg.png');
+  const r = await tesg('fuse', irFile, viFile, '-o', png, '--method', 'average', '--gray');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /wrote .*avg\.png \(640x480 gray, average/);
+  const expected = await getFusionMethod('average').fuse(await readImage(irFile), await readImage(viFile), { gray: true });
+  assert.deepEqual((await readImage(png)).data, expected.data);
+  const jpg = path.join(tmp, 'pair', 'lap.jpg');
+  assert.equal((await tesg('fuse', irFile, viFile, '-o', jpg)).code, 0);
+  assert.deepEqual([...readFileSync(jpg).subarray(0, 3)], [0xff, 0xd8, 0xff]);
+});
+
+test('a missing input: exit 2 and one line naming the file', async () => {
+  const r = await tesg('fuse', 'no/such/ir.png', path.join(VI, '00537D.png'), '-o', path.join(tmp, 'x.png'));
+  assertOneLineError(r, /^tesg: error: no\/such\/ir\.png: no such file; check the path$/);
+});
+
+test('errors: truncated input, output onto an input, out folder = input folder, bad method, no arguments', async () => {
+  const half = path.join(tmp, 'half.png');
+  const bytes = readFileSync(path.join(IR, '00537D.png'));
+  writeFileSync(half, bytes.subarray(0, bytes.length >> 1));
+  assertOneLineError(await tesg('fuse', half, path.join(VI, '00537D.png'), '-o', path.join(tmp, 'y.png')), /half\.png: corrupt or truncated PNG/);
+  const before = readFileSync(path.join(VI, '00537D.png'));
+  assertOneLineError(await tesg('fuse', path.join(IR, '00537D.png'), path.join(VI, '00537D.png'), '-o', path.join(VI, '00537D.png')), /refusing to write .*00537D\.png: it is the input/);
+  assert.deepEqual(readFileSync(path.join(VI, '00537D.png')), before);
+  assertOneLineError(await tesg('fuse', '--ir', IR, '--vi', VI, '--out', IR), /is the IR input folder/);
+  assertOneLineError(await tesg('fuse', '--ir', IR, '--vi', VI, '--out', path.join(tmp, 'm'), '--method', 'nope'), /unknown fusion method 'nope'; available: average, max, laplacian/);
+  assertOneLineError(await tesg('fuse'), /nothing to fuse/);
+});
+
+test('folder errors: unmatched files listed (or skipped with --allow-missing); size mismatch names both files', async () => {
+  const ir = path.join(tmp, 'ir'), vi = path.join(tmp, 'vi');
+  mkdirSync(ir);
+  mkdirSync(vi);
+  for (const f of ['00537D.png', '01102N.png']) copyFileSync(path.join(IR, f), path.join(ir, f));
+  copyFileSync(path.join(VI, '00537D.png'), path.join(vi, '00537D.png'));
+  await sharp(path.join(VI, '01102N.png')).resize(320, 240).jpeg().toFile(path.join(vi, '01102N.jpg'));
+  copyFileSync(path.join(IR, '00537D.png'), path.join(ir, 'lonely.png'));
+  assertOneLineError(await tesg('fuse', '--ir', ir, '--vi', vi, '--out', path.join(tmp, 'o1')), /1 file\(s\) without a partner of the same name stem \(ir: lonely\.png\)/);
+  const r = await tesg('fuse', '--ir', ir, '--vi', vi, '--out', path.join(tmp, 'o2'), '--allow-missing');
+  assertOneLineError(r, /1 of 2 pairs failed \(first: size mismatch: .*ir\/01102N\.png is 640x480 but .*vi\/01102N\.jpg is 320x240/);
+  assert.match(r.stderr, /skipped 1 file\(s\) without a partner: lonely\.png/);
+  assert.deepEqual(readdirSync(path.join(tmp, 'o2')), ['00537D.png'], 'the good pair is still written');
+});

@@ -1,0 +1,218 @@
+/**
+ * Reading images: every stored layout in ../shared/data/samples (palette BMP, 1-channel JPEG, gray
+ * stored as RGB), BMP variants built here byte by byte, 16-bit PNG/TIFF made with sharp and checked
+ * against hand-computed stretch values, and one-line errors for broken files made in a temp folder.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { InputError, MismatchError, UsageError } from '../src/errors.js';
+import { toGray } from '../src/image/color.js';
+import { assertSameSize, readImage, readImageSize } from '../src/image/read.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SAMPLES = path.join(ROOT, '..', 'shared', 'data', 'samples');
+const noShared = !existsSync(SAMPLES) && 'no ../shared/data/samples';
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'tesg-read-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function tmpFile(name: string, bytes: Uint8Array): string {
+  const p = path.join(tmp, name);
+  writeFileSync(p, bytes);
+  return p;
+}
+
+/** A BMP built by hand: 8-bit palette or 24-bit, any DIB header size, bottom-up or top-down. */
+function makeBmp(o: { width: number; height: number; bpp: 8 | 24; pixels: number[]; palette?: number[][]; headerSize?: number; topDown?: boolean; gap?: number }): Buffer {
+  const headerSize = o.headerSize ?? 40;
+  const palette = o.palette ?? [];
+  const stride = Math.ceil((o.width * o.bpp) / 32) * 4;
+  const offset = 14 + headerSize + palette.length * 4 + (o.gap ?? 0);
+  const buf = Buffer.alloc(offset + stride * o.height);
+  buf.write('BM', 0, 'ascii');
+  buf.writeUInt32LE(buf.length, 2);
+  buf.writeUInt32LE(offset, 10);
+  buf.writeUInt32LE(headerSize, 14);
+  buf.writeInt32LE(o.width, 18);
+  buf.writeInt32LE(o.topDown ? -o.height : o.height, 22);
+  buf.writeUInt16LE(1, 26);
+  buf.writeUInt16LE(o.bpp, 28);
+  buf.writeUInt32LE(palette.length, 46);
+  palette.forEach(([r, g, b], i) => buf.set([b, g, r, 0], 14 + headerSize + 4 * i));
+  const bytesPerPixel = o.bpp / 8;
+  for (let y = 0; y < o.height; y++) {
+    const fileRow = o.topDown ? y : o.height - 1 - y;
+    for (let x = 0; x < o.width; x++) {
+      const at = offset + fileRow * stride + x * bytesPerPixel;
+      const src = (y * o.width + x) * bytesPerPixel;
+      if (o.bpp === 8) buf[at] = o.pixels[src];
+      else buf.set([o.pixels[src + 2], o.pixels[src + 1], o.pixels[src]], at); // stored B, G, R
+    }
+  }
+  return buf;
+}
+
+/** A 1-channel 32-bit float TIFF (uncompressed, one strip): a depth tesg refuses. */
+function makeFloatTiff(width: number, height: number): Buffer {
+  const entries: Array<[number, number, number, number]> = [
+    [256, 4, 1, width], [257, 4, 1, height], [258, 3, 1, 32], [259, 3, 1, 1], [262, 3, 1, 1],
+    [273, 4, 1, 0], [277, 3, 1, 1], [278, 4, 1, height], [279, 4, 1, width * height * 4], [339, 3, 1, 3],
+  ];
+  const ifdSize = 2 + entries.length * 12 + 4;
+  const dataAt = 8 + ifdSize;
+  const buf = Buffer.alloc(dataAt + width * height * 4);
+  buf.write('II', 0, 'ascii');
+  buf.writeUInt16LE(42, 2);
+  buf.writeUInt32LE(8, 4);
+  buf.writeUInt16LE(entries.length, 8);
+  entries.forEach(([tag, type, count, value], i) => {
+    const at = 10 + 12 * i;
+    buf.writeUInt16LE(tag, at);
+    buf.writeUInt16LE(type, at + 2);
+    buf.writeUInt32LE(count, at + 4);
+    const v = tag === 273 ? dataAt : value;
+    if (type === 3) buf.writeUInt16LE(v, at + 8);
+    else buf.writeUInt32LE(v, at + 8);
+  });
+  for (let i = 0; i < width * height; i++) buf.writeFloatLE(i / 10, dataAt + 4 * i);
+  return buf;
+}
+
+async function sixteenBit(values: number[], width: number, height: number, channels: 1 | 3, format: 'png' | 'tiff'): Promise<string> {
+  const s = sharp(new Uint16Array(values), { raw: { width, height, channels } }).toColourspace(channels === 1 ? 'grey16' : 'rgb16');
+  const bytes = await (format === 'png' ? s.png() : s.tiff({ compression: 'lzw' })).toBuffer();
+  assert.equal((await sharp(bytes).metadata()).depth, 'ushort', 'fixture must really be 16-bit');
+  return tmpFile(`${values.length}-${channels}-${Math.random().toString(36).slice(2)}.${format}`, bytes);
+}
+
+async function rejects(p: Promise<unknown>, cls: Function, pattern: RegExp): Promise<void> {
+  await assert.rejects(p, (err: Error) => {
+    assert.ok(err instanceof cls, `expected ${cls.name}, got ${err.name}: ${err.message}`);
+    assert.match(err.message, pattern);
+    assert.ok(!err.message.includes('\n'), 'error message must be one line');
+    return true;
+  });
+}
+
+test('samples: palette BMP, 1-channel JPEG and gray-as-RGB JPEG keep their stored layout', { skip: noShared }, async () => {
+  const cases: Array<[string, number, number, 1 | 3]> = [
+    ['tno/ir/Marne_01.bmp', 620, 450, 1],
+    ['tno/vi/Kaptein_1123.bmp', 620, 450, 1],
+    ['roadscene/ir/FLIR_00006.jpg', 500, 329, 1],
+    ['roadscene/vi/FLIR_00006.jpg', 500, 329, 3],
+    ['llvip/ir/010001.jpg', 1280, 1024, 3],
+  ];
+  for (const [rel, w, h, c] of cases) {
+    const img = await readImage(path.join(SAMPLES, rel));
+    assert.deepEqual([img.width, img.height, img.channels, img.data.length], [w, h, c, w * h * c], rel);
+    assert.deepEqual(await readImageSize(path.join(SAMPLES, rel)), { width: w, height: h }, rel);
+  }
+  // LLVIP IR is gray stored as RGB: the three channels agree to within JPEG chroma noise.
+  const llvip = await readImage(path.join(SAMPLES, 'llvip/ir/010001.jpg'));
+  let maxSpread = 0;
+  for (let i = 0; i < llvip.data.length; i += 3) maxSpread = Math.max(maxSpread, Math.abs(llvip.data[i] - llvip.data[i + 2]));
+  assert.ok(maxSpread <= 8, `gray-as-RGB channels differ by ${maxSpread}`);
+});
+
+test('a 1-channel PNG reads the same bytes as sharp decodes, not widened to RGB', async () => {
+  const file = path.join(ROOT, 'samples/msrs/ir/00537D.png');
+  const img = await readImage(file);
+  const ref = await sharp(file).extractChannel(0).raw().toBuffer();
+  assert.equal(img.channels, 1);
+  assert.deepEqual(Buffer.from(img.data), ref);
+});
+
+test('BMP: 24-bit with row padding, top-down, V5 header with a gap, colour palette', async () => {
+  // 3x2 RGB: 9 bytes per row, padded to 12.
+  const rgb = [255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 40, 50, 60, 70, 80, 90];
+  for (const topDown of [false, true]) {
+    const img = await readImage(tmpFile(`rgb-${topDown}.bmp`, makeBmp({ width: 3, height: 2, bpp: 24, pixels: rgb, topDown })));
+    assert.deepEqual([img.width, img.height, img.channels], [3, 2, 3]);
+    assert.deepEqual(Array.from(img.data), rgb);
+  }
+  // 8-bit with a gray palette, BITMAPV5HEADER (124 bytes) and 6 junk bytes before the pixels: 1 channel.
+  const grayPal = Array.from({ length: 256 }, (_, i) => [i, i, i]);
+  const idx = [0, 7, 200, 255, 128, 1, 2, 3, 99, 100];
+  const gray = await readImage(tmpFile('v5.bmp', makeBmp({ width: 5, height: 2, bpp: 8, pixels: idx, palette: grayPal, headerSize: 124, gap: 6 })));
+  assert.deepEqual([gray.channels, Array.from(gray.data)], [1, idx]);
+  // 8-bit with a colour palette: expanded to RGB.
+  const pal = [[255, 0, 0], [0, 0, 255], [12, 34, 56]];
+  const col = await readImage(tmpFile('pal.bmp', makeBmp({ width: 2, height: 2, bpp: 8, pixels: [0, 1, 2, 1], palette: pal })));
+  assert.deepEqual([col.channels, Array.from(col.data)], [3, [255, 0, 0, 0, 0, 255, 12, 34, 56, 0, 0, 255]]);
+});
+
+test('16-bit PNG and TIFF: shift = round(v/257), minmax and percentile stretches, exact values', async () => {
+  const narrow = [1000, 1100, 1200, 1300, 1400, 1500, 1600, 2020];
+  for (const format of ['png', 'tiff'] as const) {
+    const file = await sixteenBit(narrow, 4, 2, 1, format);
+    const mm = await readImage(file);
+    assert.equal(mm.channels, 1);
+    // minmax: (v - 1000) * 255 / 1020 = (v - 1000) / 4.
+    assert.deepEqual(Array.from(mm.data), [0, 25, 50, 75, 100, 125, 150, 255], format);
+    // shift: 1000/257 = 3.89 -> 4, 1100/257 = 4.28 -> 4, ..., 2020/257 = 7.86 -> 8.
+    assert.deepEqual(Array.from((await readImage(file, { stretch: 'shift' })).data), [4, 4, 5, 5, 5, 6, 6, 8], format);
+    // percentile with 8 values: 0.5% and 99.5% targets fall on the min and max.
+    assert.deepEqual(Array.from((await readImage(file, { stretch: 'percentile' })).data), Array.from(mm.data), format);
+  }
+  // 1000 values: 4 dead pixels (0), body 20000 + 10k (k = 0..991), 4 hot pixels (65535).
+  // percentile: lo = 5th smallest = 20000, hi = 995th smallest = body k=990 = 29900.
+  const values = [0, 0, 0, 0, ...Array.from({ length: 992 }, (_, k) => 20000 + 10 * k), 65535, 65535, 65535, 65535];
+  const file = await sixteenBit(values, 40, 25, 1, 'tiff');
+  const pc = (await readImage(file, { stretch: 'percentile' })).data;
+  const body = (k: number) => pc[4 + k];
+  assert.deepEqual([pc[0], body(0), body(100), body(495), body(990), body(991), pc[999]], [0, 0, 26, 128, 255, 255, 255]);
+  // minmax over the same frame: 0..65535, so body k=0 -> 20000/257 = 77.8 -> 78.
+  assert.equal((await readImage(file)).data[4], 78);
+  // RGB 16-bit keeps 3 channels, one mapping for all channels.
+  const rgb = await readImage(await sixteenBit([0, 1000, 65535, 2000, 3000, 4000], 2, 1, 3, 'png'), { stretch: 'shift' });
+  assert.deepEqual([rgb.channels, Array.from(rgb.data)], [3, [0, 4, 255, 8, 12, 16]]);
+});
+
+test('errors: missing, folder, empty, truncated, corrupt, unsupported format and depth', async () => {
+  const png = readFileSync(path.join(ROOT, 'samples/msrs/ir/00537D.png'));
+  await rejects(readImage(path.join(tmp, 'nope.png')), InputError, /nope\.png: no such file/);
+  await rejects(readImage(tmp), InputError, /is a folder/);
+  await rejects(readImage(tmpFile('empty.png', new Uint8Array(0))), InputError, /empty\.png: file is empty/);
+  await rejects(readImage(tmpFile('half.png', png.subarray(0, png.length >> 1))), InputError, /half\.png: corrupt or truncated PNG/);
+  await rejects(readImage(tmpFile('garbage.png', Buffer.concat([png.subarray(0, 100), Buffer.alloc(4000, 7)]))), InputError, /garbage\.png: corrupt or truncated PNG/);
+  await rejects(readImage(tmpFile('header-only.png', png.subarray(0, 20))), InputError, /header-only\.png: corrupt or truncated PNG/);
+  const bmp = makeBmp({ width: 3, height: 2, bpp: 24, pixels: new Array(18).fill(9) });
+  await rejects(readImage(tmpFile('cut.bmp', bmp.subarray(0, bmp.length - 5))), InputError, /cut\.bmp: truncated BMP/);
+  await rejects(readImage(tmpFile('stub.bmp', bmp.subarray(0, 30))), InputError, /stub\.bmp: truncated BMP/);
+  const gif = await sharp(Buffer.alloc(12, 5), { raw: { width: 2, height: 2, channels: 3 } }).gif().toBuffer();
+  await rejects(readImage(tmpFile('anim.png', gif)), InputError, /anim\.png: unsupported format: GIF; expected PNG, JPEG, TIFF or BMP/);
+  await rejects(readImage(tmpFile('notes.jpg', Buffer.from('hello world, not an image'))), InputError, /unsupported format: unknown \(first bytes 68 65/);
+  await rejects(readImage(tmpFile('float.tif', makeFloatTiff(3, 2))), InputError, /float\.tif: unsupported sample type 'float'/);
+  await rejects(readImage(tmpFile('ok.png', png), { stretch: 'gamma' as never }), UsageError, /unknown stretch 'gamma'/);
+});
+
+test('a truncated JPEG is an error, not a gray-padded image', { skip: noShared }, async () => {
+  const jpg = readFileSync(path.join(SAMPLES, 'roadscene/vi/FLIR_00006.jpg'));
+  await rejects(readImage(tmpFile('half.jpg', jpg.subarray(0, jpg.length >> 1))), InputError, /half\.jpg: corrupt or truncated JPEG/);
+  const bmp = readFileSync(path.join(SAMPLES, 'tno/ir/Marne_01.bmp'));
+  await rejects(readImage(tmpFile('half.bmp', bmp.subarray(0, bmp.length >> 1))), InputError, /half\.bmp: truncated BMP: 140040 bytes, expected at least 280078/);
+});
+
+test('assertSameSize names both files and both sizes', () => {
+  assert.doesNotThrow(() => assertSameSize({ width: 4, height: 3 }, 'a.png', { width: 4, height: 3 }, 'b.png'));
+  assert.throws(
+    () => assertSameSize({ width: 640, height: 480 }, 'ir/x.png', { width: 620, height: 450 }, 'vi/x.bmp'),
+    (err: Error) => err instanceof MismatchError && /ir\/x\.png is 640x480 but vi\/x\.bmp is 620x450/.test(err.message),
+  );
+});
+
+test('toGray of a gray-palette BMP equals its palette indices', { skip: noShared }, async () => {
+  const img = await readImage(path.join(SAMPLES, 'tno/ir/Marne_01.bmp'));
+  const raw = readFileSync(path.join(SAMPLES, 'tno/ir/Marne_01.bmp'));
+  const offset = raw.readUInt32LE(10);
+  // Bottom-up rows of 620 bytes (620 % 4 = 0: no padding): the first stored row is the image's last.
+  const g = toGray(img).data;
+  for (let x = 0; x < 620; x += 37) {
+    const paletteIndex = raw[offset + x];
+    assert.equal(g[449 * 620 + x], raw[14 + 40 + 4 * paletteIndex], `x=${x}`);
+  }
+});
