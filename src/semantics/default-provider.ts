@@ -1,0 +1,85 @@
+import { UsageError } from '../errors.js';
+import type { Image8 } from '../image/types.js';
+import { COCO_LABELS } from './coco-labels.js';
+import { CenterNetDetector, DETECTOR_ID, nmsByClass, type Detection, type DetectOptions } from './detector.js';
+import { DEFAULT_VOCAB, type KeywordVocab } from './keywords.js';
+import { irCue, masksFromBoxes, viCue, type RefineOptions } from './mask-refine.js';
+import { isNight, sceneCaption } from './scene-caption.js';
+import type { BinaryMask, CaptionProvider, MaskProvider, MaskRequest } from './types.js';
+
+/**
+ * The built-in SIG default, no download: one COCO detector (CenterNet, shipped in
+ * @vladmandic/human) run on VI and on IR stands in for BLIP (caption) and for Stable Diffusion's
+ * noise difference (masks). It is both the CaptionProvider and the MaskProvider; detections are
+ * computed once per image object and shared between the two calls.
+ */
+
+export interface DetectorSigOptions {
+  detect?: DetectOptions;
+  refine?: RefineOptions;
+  /** Keyword vocabulary; its canonical keys are COCO class names (default: DEFAULT_VOCAB). */
+  vocab?: KeywordVocab;
+  /** Cross-modality merge IoU for counting objects in the caption (default 0.5). */
+  mergeIou?: number;
+  /** Least score of a detection the caption counts (default 0.3; masks use every detection above
+   * detect.minScore, 0.2). Faint far-away peaks would otherwise turn 2 people into "nine persons". */
+  captionMinScore?: number;
+}
+
+export class DetectorSig implements CaptionProvider, MaskProvider {
+  readonly name = `detector:${DETECTOR_ID}`;
+  private detector?: Promise<CenterNetDetector>;
+  private readonly memo = new WeakMap<Image8, Promise<Detection[]>>();
+
+  constructor(private readonly options: DetectorSigOptions = {}) {}
+
+  /** All COCO detections of one image (memoised per image object). */
+  detections(img: Image8): Promise<Detection[]> {
+    let p = this.memo.get(img);
+    if (!p) {
+      this.detector ??= CenterNetDetector.load();
+      p = this.detector.then((d) => d.detect(img, { ...this.options.detect, classes: undefined }));
+      this.memo.set(img, p);
+    }
+    return p;
+  }
+
+  private get keyClasses(): string[] {
+    return Object.keys(this.options.vocab ?? DEFAULT_VOCAB);
+  }
+
+  async caption(vi: Image8, ir?: Image8): Promise<string> {
+    const keys = this.keyClasses;
+    const minScore = this.options.captionMinScore ?? 0.3;
+    const keep = (d: Detection) => keys.includes(d.label) && d.score >= minScore;
+    const found = (await this.detections(vi)).filter(keep);
+    if (ir) found.push(...(await this.detections(ir)).filter(keep));
+    // The same object seen in both modalities counts once.
+    const merged = nmsByClass(found, this.options.mergeIou ?? 0.5);
+    return sceneCaption(isNight(vi), merged, keys);
+  }
+
+  async masks(req: MaskRequest): Promise<{ vis: BinaryMask; ir: BinaryMask }> {
+    const classes = req.keywords.map(toCocoClass);
+    const pick = (ds: Detection[]) => ds.filter((d) => classes.includes(d.label));
+    const [dv, di] = await Promise.all([this.detections(req.vi), this.detections(req.ir)]);
+    return {
+      vis: masksFromBoxes(req.vi, pick(dv), viCue, this.options.refine),
+      ir: masksFromBoxes(req.ir, pick(di), irCue, this.options.refine),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.detector) (await this.detector).dispose();
+    this.detector = undefined;
+  }
+}
+
+/** A keyword (canonical V* entry) as a COCO class the detector knows; else a UsageError. */
+export function toCocoClass(keyword: string): string {
+  const k = keyword.toLowerCase().trim();
+  if (COCO_LABELS.includes(k)) return k;
+  throw new UsageError(
+    `keyword "${keyword}" is not an object class the built-in detector knows; use one of the 80 COCO classes, e.g. person, car, bicycle, motorcycle, bus, truck`,
+  );
+}

@@ -1,0 +1,69 @@
+import { MismatchError } from '../errors.js';
+import type { Image8 } from '../image/types.js';
+import { DetectorSig, type DetectorSigOptions } from './default-provider.js';
+import { DEFAULT_VOCAB, findKeywords, removeKeywords, type KeywordVocab } from './keywords.js';
+import { LexiconEncoder } from './lexicon-encoder.js';
+import { unionMask } from './mask-refine.js';
+import type { CaptionProvider, MaskProvider, SigResult, TextEncoder } from './types.js';
+
+/**
+ * The Semantic Information Generator pipeline (paper sec. 3.2, Fig. 3):
+ * T = caption(VI); V* = key-object keywords of T; T^ = T without V*;
+ * M_vis, M_ir = masks(VI/IR, T, T^) (eq. 2); M = M_vis U M_ir (eq. 3); F_t = encode(T).
+ * User control: a given caption replaces the captioner's; given keywords replace V*.
+ */
+
+export interface SigProviders {
+  captioner: CaptionProvider;
+  masker: MaskProvider;
+  encoder: TextEncoder;
+}
+
+export interface SigInput {
+  ir: Image8;
+  vi: Image8;
+  /** User caption T (skips the captioner). */
+  caption?: string;
+  /** User V* (any surface form the vocabulary knows: "bike" means bicycle). */
+  keywords?: readonly string[];
+  providers: SigProviders;
+  vocab?: KeywordVocab;
+}
+
+/** The built-in providers: the COCO detector for caption and masks, the lexicon text encoder. */
+export function defaultProviders(options?: DetectorSigOptions): SigProviders {
+  const det = new DetectorSig(options);
+  return { captioner: det, masker: det, encoder: new LexiconEncoder() };
+}
+
+/** "bikes" -> "bicycle"; a word outside the vocabulary stays as given (lower-cased). */
+export function canonicalKeyword(word: string, vocab: KeywordVocab = DEFAULT_VOCAB): string {
+  const w = word.toLowerCase().trim();
+  for (const [key, forms] of Object.entries(vocab)) if (key === w || forms.includes(w)) return key;
+  return w;
+}
+
+export async function runSig(input: SigInput): Promise<SigResult> {
+  const { ir, vi, providers } = input;
+  const vocab = input.vocab ?? DEFAULT_VOCAB;
+  if (ir.width !== vi.width || ir.height !== vi.height) {
+    throw new MismatchError(`IR is ${ir.width}x${ir.height} but VI is ${vi.width}x${vi.height}; the pair must be aligned and the same size`);
+  }
+  const caption = (input.caption ?? (await providers.captioner.caption(vi, ir))).trim();
+  const keywords = input.keywords?.length
+    ? [...new Set(input.keywords.map((k) => canonicalKeyword(k, vocab)))]
+    : findKeywords(caption, vocab);
+  const captionWithout = removeKeywords(caption, keywords, vocab);
+  const { vis, ir: irMask } = await providers.masker.masks({ vi, ir, caption, captionWithout, keywords });
+  const embedding = await providers.encoder.encode(caption);
+  return {
+    caption,
+    captionWithout,
+    keywords,
+    maskVis: vis,
+    maskIr: irMask,
+    mask: unionMask(vis, irMask),
+    embedding,
+    textEncoderId: providers.encoder.id,
+  };
+}
