@@ -1,0 +1,99 @@
+import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
+import { MSRS_DETECTION_CLASSES, MSRS_SEGMENTATION_CLASSES, type ClassMapName } from './classes.js';
+import { DETECTOR_ID, type DetectionRow } from './detect.js';
+import { downstreamCsv, downstreamMarkdown } from './table.js';
+
+/** Table 2 / Table 3 output: Markdown to print, CSV and JSON files written atomically. */
+
+export function detectionCaption(classMap: ClassMapName, threshold: number, images: number): string {
+  return (
+    `Detection on ${images} image(s) (form of the paper's Table 2). Detector: frozen COCO CenterNet (${DETECTOR_ID}, ` +
+    `from @vladmandic/human), NOT YOLOv8 retrained per method as in the paper: a cheap, honest substitute, so the ` +
+    `figures rank methods by how recognisable their objects stay to a detector that never saw fused images and are ` +
+    `not comparable with the paper's numbers. COCO->MSRS classes: ${classMap === 'merged' ? 'person; bicycle+motorcycle->bicycle; car+bus+truck->car' : 'person, bicycle, car only'}. ` +
+    `mAP COCO-style (101-point, IoU .50:.05:.95, mean over classes with ground truth); precision/recall at IoU 0.50 and score >= ${threshold} ` +
+    `(the detector's default), mean over classes. Best in bold, second underlined.`
+  );
+}
+
+const DET_COLUMNS = [
+  { header: 'mAP@0.50', decimals: 3 },
+  { header: 'mAP@0.75', decimals: 3 },
+  { header: 'mAP@0.50:0.95', decimals: 3 },
+  { header: 'Precision', decimals: 3 },
+  { header: 'Recall', decimals: 3 },
+];
+
+export function detectionMarkdown(rows: DetectionRow[]): string {
+  return downstreamMarkdown(
+    DET_COLUMNS,
+    rows.map((r) => ({ name: r.method, values: [r.scores.map50, r.scores.map75, r.scores.map5095, r.scores.precision, r.scores.recall] })),
+  );
+}
+
+export async function writeDetectionReport(outDir: string, rows: DetectionRow[], caption: string, settings: object): Promise<string[]> {
+  const md = `${caption}\n\n${detectionMarkdown(rows)}\n\nWall time per method (read + detect + score): ${rows.map((r) => `${r.method} ${r.seconds.toFixed(1)} s`).join(', ')}\n`;
+  const perClassCols = MSRS_DETECTION_CLASSES.flatMap((c) => [`AP50_${c}`, `AP50:95_${c}`, `P_${c}`, `R_${c}`, `GT_${c}`]);
+  const csv = downstreamCsv(
+    ['mAP50', 'mAP75', 'mAP50_95', 'precision', 'recall', 'images', 'seconds', ...perClassCols],
+    rows.map((r) => ({
+      name: r.method,
+      values: [
+        r.scores.map50, r.scores.map75, r.scores.map5095, r.scores.precision, r.scores.recall, r.images, r.seconds.toFixed(2),
+        ...r.scores.perClass.flatMap((c) => [c.ap?.[0] ?? '', c.ap ? c.ap.reduce((s, a) => s + a, 0) / c.ap.length : '', c.precision ?? '', c.recall ?? '', c.gtCount]),
+      ],
+    })),
+  );
+  const json = JSON.stringify({ caption, settings, detector: DETECTOR_ID, classes: MSRS_DETECTION_CLASSES, rows }, null, 1);
+  const files = ['detection.md', 'detection.csv', 'detection.json'].map((f) => path.join(outDir, f));
+  await writeFileAtomic(files[0], md);
+  await writeFileAtomic(files[1], csv);
+  await writeFileAtomic(files[2], json + '\n');
+  return files;
+}
+
+/** What `tesg downstream segment` writes to <out>/result.json and seg-table reads back. */
+export interface SegmentationResult {
+  method: string;
+  trainImages: string;
+  testImages: string;
+  backend: string;
+  params: number;
+  settings: { steps: number; batch: number; lr: number; seed: number; width: number; height: number };
+  trainSeconds: number;
+  evalSeconds: number;
+  finalLoss: number;
+  /** Per class, percent, null when absent from labels and predictions. */
+  iou: (number | null)[];
+  miou: number;
+  pixelAccuracy: number;
+  confusion: number[];
+}
+
+export const SEG_CAPTION =
+  "Segmentation IoU (%) on the labelled test pairs (form of the paper's Table 3). Network: a small U-Net " +
+  "(~0.49 M parameters, tfjs), trained from scratch on each method's images with the same seed and step budget, NOT the " +
+  "paper's DeepLabV3+ for 370 epochs; figures compare methods under that fixed budget and are not comparable with the " +
+  'paper. IoU from one confusion matrix over all test pixels; mIoU over the 9 classes (background included), classes absent ' +
+  'from both labels and predictions left out. Best in bold, second underlined.';
+
+const SEG_HEADERS = ['Background', 'Car', 'Person', 'Bike', 'Curve', 'Car stop', 'Guardrail', 'Color cone', 'Bump'];
+
+export function segmentationMarkdown(results: SegmentationResult[]): string {
+  const cols = [...SEG_HEADERS, 'mIoU'].map((h) => ({ header: h, decimals: 2 }));
+  return downstreamMarkdown(
+    cols,
+    results.map((r) => ({ name: r.method, values: [...r.iou.map((v) => (v === null ? NaN : v)), r.miou] })),
+  );
+}
+
+export function segmentationCsv(results: SegmentationResult[]): string {
+  return downstreamCsv(
+    [...MSRS_SEGMENTATION_CLASSES.map((c) => `IoU_${c}`), 'mIoU', 'pixel_accuracy', 'steps', 'batch', 'size', 'seed', 'train_seconds', 'backend'],
+    results.map((r) => ({
+      name: r.method,
+      values: [...r.iou.map((v) => (v === null ? '' : v)), r.miou, r.pixelAccuracy, r.settings.steps, r.settings.batch, `${r.settings.width}x${r.settings.height}`, r.settings.seed, r.trainSeconds.toFixed(1), r.backend],
+    })),
+  );
+}
