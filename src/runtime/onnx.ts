@@ -35,6 +35,12 @@ export interface Feed {
 export interface OnnxModelOptions {
   /** Intra-op threads; default: onnxruntime's choice (all cores). */
   threads?: number;
+  /**
+   * Let idle intra-op threads spin-wait for work (onnxruntime's default, true). Spinning threads
+   * steal the CPU from each other when other processes load the machine (a 2-thread run took 2x
+   * the 1-thread time here under load); false makes them sleep.
+   */
+  spinning?: boolean;
 }
 
 export class OnnxModel {
@@ -51,6 +57,7 @@ export class OnnxModel {
     try {
       const sessionOptions: ort.InferenceSession.SessionOptions = { interOpNumThreads: 1, graphOptimizationLevel: 'all' };
       if (options.threads !== undefined) sessionOptions.intraOpNumThreads = options.threads;
+      if (options.spinning === false) sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' } } };
       session = await ort.InferenceSession.create(file, sessionOptions);
     } catch (err) {
       throw new InputError(file, `not a loadable ONNX model: ${firstLine(err)}`);

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
 import { TesgError, UsageError } from '../../errors.js';
-import { DEFAULT_FUSION_METHOD, fuseFiles, fuseFolders, fusionMethodNames } from '../../fusion/index.js';
+import { DEFAULT_FUSION_METHOD, fuseFiles, fuseFolders, fusionMethodNames, registerFusionMethod } from '../../fusion/index.js';
 import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../../image/depth16.js';
 import { DEFAULT_JPEG_QUALITY } from '../../image/write.js';
+import { TesgFusion } from '../../fusion/tesg-method.js';
+
+registerFusionMethod(new TesgFusion());
 
 /**
  * `tesg fuse IR VI -o OUT` (one pair) and `tesg fuse --ir DIR --vi DIR --out DIR` (folders paired by
@@ -18,6 +21,25 @@ interface FuseCliOptions {
   quality: string;
   overwrite?: boolean;
   allowMissing?: boolean;
+  weights?: string;
+  backend?: string;
+  threads?: string;
+  tile?: string;
+}
+
+/** Settings of the tesg method (src/fusion/tesg-method.ts); other methods ignore them. */
+function networkParams(o: FuseCliOptions): Record<string, string | number> {
+  const params: Record<string, string | number> = {};
+  if (o.weights !== undefined) params.weights = o.weights;
+  if (o.backend !== undefined) params.backend = o.backend;
+  for (const key of ['threads', 'tile'] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < (key === 'threads' ? 1 : 0)) throw new UsageError(`--${key} must be a${key === 'threads' ? ' positive' : 'n'} integer, got '${v}'`);
+    params[key] = n;
+  }
+  return params;
 }
 
 function parseQuality(q: string): number {
@@ -31,7 +53,7 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
   const folderMode = o.ir !== undefined || o.vi !== undefined;
   if (pairMode && folderMode) throw new UsageError('give either IR VI -o OUT (one pair) or --ir DIR --vi DIR --out DIR (folders), not both');
   if (!pairMode && !folderMode) throw new UsageError('nothing to fuse: give IR VI -o OUT, or --ir DIR --vi DIR --out DIR');
-  const common = { method: o.method, stretch: o.stretch as Stretch16, gray: o.gray, quality: parseQuality(o.quality) };
+  const common = { method: o.method, stretch: o.stretch as Stretch16, gray: o.gray, quality: parseQuality(o.quality), params: networkParams(o) };
   if (pairMode) {
     if (irArg === undefined || viArg === undefined) throw new UsageError('give both images: tesg fuse IR VI -o OUT');
     if (!o.out) throw new UsageError('missing -o OUT (the fused image, .png or .jpg)');
@@ -72,5 +94,9 @@ export function register(program: Command): void {
     .option('--quality <n>', 'JPEG quality 1..100', String(DEFAULT_JPEG_QUALITY))
     .option('--overwrite', 'folder mode: redo outputs that already exist (default: skip them, so reruns resume)')
     .option('--allow-missing', 'folder mode: fuse the complete pairs and list files without a partner, instead of failing')
+    .option('--weights <file>', 'tesg method: weights (.safetensors; the exported .onnx beside it is used when present)')
+    .option('--backend <name>', 'tesg method: onnx or tfjs (default: onnx when <weights>.onnx exists)')
+    .option('--threads <n>', 'tesg method: onnxruntime threads (default: all cores)')
+    .option('--tile <px>', 'tesg method, onnx: tile size for large images, 0 = never (default: tile images above ~550k pixels, a 2 GB bound)')
     .action(async (ir: string | undefined, vi: string | undefined, opts: FuseCliOptions) => runFuse(ir, vi, opts));
 }

@@ -3,6 +3,10 @@ import { register as fuse } from './fuse.js';
 import { register as evalCommand } from './eval.js';
 import { register as downstream } from './downstream.js';
 import { register as sig } from './sig.js';
+import { register as train } from './train.js';
+import { register as serve } from './serve.js';
+import { register as exportCommand } from './export.js';
+import { register as bench } from './bench.js';
 
 /** Every subcommand module exports `register(program)`. Add new commands to this list. */
 export type Register = (program: Command) => void;
@@ -12,4 +16,8 @@ export const COMMANDS: Register[] = [
   evalCommand,
   downstream,
   sig,
+  train,
+  serve,
+  exportCommand,
+  bench,
 ];

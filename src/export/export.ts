@@ -1,0 +1,88 @@
+import { promises as fs } from 'node:fs';
+import { InputError } from '../errors.js';
+import type { ModelConfig } from '../model/config.js';
+import { validateModelConfig, viChannels } from '../model/config.js';
+import { CONFIG_KEY, TRAIN_STATE_PREFIX } from '../model/model.js';
+import { outChannels, tesgNetwork } from '../model/network.js';
+import type { OnnxOpsOptions } from '../model/ops-onnx.js';
+import { OnnxOps } from '../model/ops-onnx.js';
+import type { NamedArray } from '../model/params.js';
+import { readTensorFile } from '../model/safetensors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { ONNX_OPSET, readOnnxMetadata } from './onnx-writer.js';
+
+/**
+ * ONNX export of the TeSG network: the one definition (src/model/network.ts) run with the graph
+ * builder ops (src/model/ops-onnx.ts) on symbolic inputs, with the weights as initializers.
+ *
+ * The exported graph (docs/onnx-export.md):
+ *   inputs  ir   [batch, 1, height, width]   IR luminance, 0..1
+ *           vi   [batch, 3 or 1, height, width]  VI RGB (vi_input 'rgb') or Y, 0..1
+ *           mask [batch, 1, height, width]   M, 1 = key object
+ *           text [batch, text_tokens, text_dim]  F_t
+ *   output  fused [batch, 1 or 3, height, width]  Y (output 'y') or RGB, 0..1
+ * Any height and width: the network keeps the size (size multiple 1), so nothing is padded.
+ */
+export const ONNX_INPUTS = ['ir', 'vi', 'mask', 'text'] as const;
+export const ONNX_OUTPUT = 'fused';
+/** metadata_props key holding the model config (the same JSON as in the weights file). */
+export const ONNX_CONFIG_KEY = CONFIG_KEY;
+
+export interface ExportReport {
+  bytes: Uint8Array;
+  nodes: number;
+  opset: number;
+}
+
+/** The ONNX model bytes for `cfg` with these weights (tfjs-layout arrays by parameter name). */
+export function buildOnnxModel(cfg: ModelConfig, weights: ReadonlyMap<string, NamedArray>, options: OnnxOpsOptions = {}): ExportReport {
+  const ops = new OnnxOps(weights, options);
+  const fused = tesgNetwork(ops, cfg, {
+    ir: ops.input('ir', ['batch', 1, 'height', 'width']),
+    vi: ops.input('vi', ['batch', viChannels(cfg), 'height', 'width']),
+    mask: ops.input('mask', ['batch', 1, 'height', 'width']),
+    text: ops.input('text', ['batch', cfg.text_tokens, cfg.text_dim]),
+  });
+  ops.output(fused, ONNX_OUTPUT);
+  const unused = [...weights.keys()].filter((n) => !n.startsWith(TRAIN_STATE_PREFIX) && !ops.used.has(n));
+  if (unused.length > 0) throw new Error(`weights the network does not use: ${unused.slice(0, 5).join(', ')}`);
+  const bytes = ops.graph.toBytes(`TeSG fusion network, output ${outChannels(cfg) === 3 ? 'RGB' : 'Y'}`, {
+    [ONNX_CONFIG_KEY]: JSON.stringify(cfg),
+  });
+  return { bytes, nodes: ops.graph.nodeCount, opset: ONNX_OPSET };
+}
+
+/** Export a weights file (or checkpoint: training state is skipped) to `out`, written atomically. */
+export async function exportWeightsFile(weightsFile: string, out: string, options: OnnxOpsOptions = {}): Promise<ExportReport & { config: ModelConfig }> {
+  const file = await readTensorFile(weightsFile);
+  const raw = file.metadata[CONFIG_KEY];
+  if (!raw) throw new InputError(weightsFile, `no '${CONFIG_KEY}' in the metadata: not a tesg weights file`);
+  const config = validateModelConfig(JSON.parse(raw) as Record<string, unknown>, `${weightsFile} (${CONFIG_KEY})`);
+  let report: ExportReport;
+  try {
+    report = buildOnnxModel(config, file.tensors, options);
+  } catch (err) {
+    throw new InputError(weightsFile, `weights do not fit the config stored with them: ${(err as Error).message}`);
+  }
+  await writeFileAtomic(out, report.bytes);
+  return { ...report, config };
+}
+
+/** The model config stored in an exported ONNX file. */
+export async function readOnnxConfig(onnxFile: string): Promise<ModelConfig> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(onnxFile);
+  } catch (err) {
+    throw new InputError(onnxFile, `cannot read the ONNX model (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  let meta: Record<string, string>;
+  try {
+    meta = readOnnxMetadata(bytes);
+  } catch {
+    throw new InputError(onnxFile, 'not an ONNX model file; export one with `tesg export --weights FILE --out model.onnx`');
+  }
+  const raw = meta[ONNX_CONFIG_KEY];
+  if (!raw) throw new InputError(onnxFile, `no '${ONNX_CONFIG_KEY}' metadata: not exported by \`tesg export\``);
+  return validateModelConfig(JSON.parse(raw) as Record<string, unknown>, `${onnxFile} (${ONNX_CONFIG_KEY})`);
+}

@@ -1,0 +1,194 @@
+import { availableParallelism } from 'node:os';
+import { MismatchError } from '../errors.js';
+import type { Image8 } from '../image/types.js';
+import type { ModelConfig } from '../model/config.js';
+import { sizeMultiple } from '../model/config.js';
+import type { FuseInput } from '../model/model.js';
+import { outChannels } from '../model/network.js';
+import { OnnxModel } from '../runtime/onnx.js';
+import { ONNX_OUTPUT, readOnnxConfig } from './export.js';
+import type { Rect } from './layout.js';
+import { cropChw, hwcToChw } from './layout.js';
+import { runTiled } from './tiling.js';
+
+/**
+ * Fusion with the exported network on onnxruntime: the same pre- and post-processing as
+ * TesgModel.predict (src/model/model.ts), on planar float arrays instead of tfjs tensors.
+ */
+export interface OnnxFuseOptions {
+  /** onnxruntime intra-op threads; default all cores (os.availableParallelism()). */
+  threads?: number;
+  /** Spin-waiting intra-op threads (default false: they sleep; see OnnxModelOptions.spinning). */
+  spinning?: boolean;
+  /**
+   * Tile size in px: 0 = never tile; default 'auto' = tile (DEFAULT_TILE) only images above
+   * AUTO_TILE_PIXELS, where one whole-image run would exceed MEMORY_BOUND_BYTES.
+   */
+  tile?: number | 'auto';
+  /** Overlap between tiles, px (default DEFAULT_OVERLAP); blended with linear ramps. */
+  overlap?: number;
+}
+
+export const DEFAULT_TILE = 512;
+export const DEFAULT_OVERLAP = 48;
+/**
+ * onnxruntime's peak memory per pixel with the default model: RSS grew 1.2 GB for one 640x480 run
+ * (measured by `tesg bench`, docs/onnx-export.md; the pixels x tokens text-attention scores are
+ * the largest intermediates).
+ */
+export const BYTES_PER_PIXEL = 3900;
+/** One run stays under this; larger images are tiled (DEFAULT_TILE: about 1 GB per tile). */
+export const MEMORY_BOUND_BYTES = 2 * 1024 ** 3;
+/** Whole-image runs up to this many pixels (about 550k: 640x480 whole, LLVIP's 1280x1024 tiled). */
+export const AUTO_TILE_PIXELS = Math.floor(MEMORY_BOUND_BYTES / BYTES_PER_PIXEL);
+
+/** The network's inputs as planar float arrays (one image, values 0..1). */
+export interface PlanarInputs {
+  width: number;
+  height: number;
+  /** [1, H, W] */
+  ir: Float32Array;
+  /** [1 or 3, H, W] */
+  vi: Float32Array;
+  /** [1, H, W] */
+  mask: Float32Array;
+  /** [text_tokens * text_dim] */
+  text: Float32Array;
+}
+
+const luma = (r: number, g: number, b: number) => Math.fround(Math.fround(r * 0.299) + Math.fround(g * 0.587) + Math.fround(b * 0.114));
+
+export class OnnxFuser {
+  private constructor(
+    readonly config: ModelConfig,
+    readonly model: OnnxModel,
+    readonly threads: number,
+  ) {}
+
+  static async load(file: string, options: OnnxFuseOptions = {}): Promise<OnnxFuser> {
+    const config = await readOnnxConfig(file);
+    const threads = options.threads ?? availableParallelism();
+    const model = await OnnxModel.load(file, { threads, spinning: options.spinning ?? false });
+    model.requireInputs('ir', 'vi', 'mask', 'text');
+    return new OnnxFuser(config, model, threads);
+  }
+
+  /** One run of the network on a whole image: planar [channels, H, W] output in 0..1. */
+  async runPlanar(inp: PlanarInputs): Promise<Float32Array> {
+    const { width: w, height: h } = inp;
+    const c = this.config;
+    const m = sizeMultiple(c);
+    const [ph, pw] = [Math.ceil(h / m) * m, Math.ceil(w / m) * m];
+    const pad = (x: Float32Array, ch: number) => (ph === h && pw === w ? x : padSymmetric(x, ch, h, w, ph, pw));
+    const viCh = inp.vi.length / (w * h);
+    const out = await this.model.run(
+      {
+        ir: { dims: [1, 1, ph, pw], data: pad(inp.ir, 1) },
+        vi: { dims: [1, viCh, ph, pw], data: pad(inp.vi, viCh) },
+        mask: { dims: [1, 1, ph, pw], data: pad(inp.mask, 1) },
+        text: { dims: [1, c.text_tokens, c.text_dim], data: inp.text },
+      },
+      [ONNX_OUTPUT],
+    );
+    const y = out[ONNX_OUTPUT].data as Float32Array;
+    return ph === h && pw === w ? y : cropChw(y, ph, pw, outChannels(c), { x: 0, y: 0, width: w, height: h });
+  }
+
+  /** The network on a whole image, tiled when `tile` says so. */
+  async runNetwork(inp: PlanarInputs, options: OnnxFuseOptions = {}): Promise<Float32Array> {
+    const { width: w, height: h } = inp;
+    const tile = options.tile ?? 'auto';
+    const size = tile === 'auto' ? (w * h > AUTO_TILE_PIXELS ? DEFAULT_TILE : 0) : tile;
+    if (size <= 0 || (w <= size && h <= size)) return this.runPlanar(inp);
+    const viCh = inp.vi.length / (w * h);
+    const crop = (x: Float32Array, ch: number, r: Rect) => cropChw(x, h, w, ch, r);
+    return runTiled(w, h, outChannels(this.config), size, options.overlap ?? DEFAULT_OVERLAP, (r) =>
+      this.runPlanar({ width: r.width, height: r.height, ir: crop(inp.ir, 1, r), vi: crop(inp.vi, viCh, r), mask: crop(inp.mask, 1, r), text: inp.text }),
+    );
+  }
+
+  /** Fuse one pair, as TesgModel.predict: RGB when VI is colour (Y with VI's chroma, or the network's RGB), else gray. */
+  async predict(input: FuseInput, options: OnnxFuseOptions = {}): Promise<Image8> {
+    const { ir, vi, mask } = input;
+    const c = this.config;
+    if (ir.width !== vi.width || ir.height !== vi.height || mask.width !== vi.width || mask.height !== vi.height) {
+      throw new MismatchError(`sizes differ: IR ${ir.width}x${ir.height}, VI ${vi.width}x${vi.height}, mask ${mask.width}x${mask.height}`);
+    }
+    if (input.textEncoderId !== c.text_encoder || input.embedding.length !== c.text_tokens * c.text_dim) {
+      throw new MismatchError(
+        `the model was trained with text encoder '${c.text_encoder}' (${c.text_tokens}x${c.text_dim}), but the text embedding comes from ` +
+          `'${input.textEncoderId}' (${input.embedding.length} values): use the same text encoder as training`,
+      );
+    }
+    const { width: w, height: h } = vi;
+    const plane = w * h;
+    const viRgb = rgbPlanes(vi);
+    const irY = ir.channels === 3 ? yPlane(rgbPlanes(ir), plane) : hwcToChw(ir.data, h, w, 1, 1 / 255);
+    const viIn = c.vi_input === 'rgb' ? viRgb : yPlane(viRgb, plane);
+    const maskPlane = Float32Array.from(mask.data, (v) => (v ? 1 : 0));
+    const y = await this.runNetwork({ width: w, height: h, ir: irY, vi: viIn, mask: maskPlane, text: input.embedding }, options);
+    const channels = vi.channels === 1 ? 1 : 3;
+    const out = new Uint8Array(plane * channels);
+    const put = (i: number, v: number) => (out[i] = Math.round(Math.min(1, Math.max(0, v)) * 255));
+    for (let p = 0; p < plane; p++) {
+      if (c.output === 'rgb') {
+        if (channels === 1) put(p, luma(y[p], y[plane + p], y[2 * plane + p]));
+        else for (let k = 0; k < 3; k++) put(3 * p + k, y[k * plane + p]);
+      } else if (channels === 1) {
+        put(p, y[p]);
+      } else {
+        // yCbCrToRgb(Y, rgbToCbCr(VI)) of src/model/color.ts: Cb, Cr scale (B - Y), (R - Y) by
+        // constants its inverse divides out again, so R = Y + (R_vi - Y_vi), B = Y + (B_vi - Y_vi).
+        const [r, g, b] = [viRgb[p], viRgb[plane + p], viRgb[2 * plane + p]];
+        const vy = luma(r, g, b);
+        const R = y[p] + (r - vy);
+        const B = y[p] + (b - vy);
+        put(3 * p, R);
+        put(3 * p + 1, (y[p] - R * 0.299 - B * 0.114) / 0.587);
+        put(3 * p + 2, B);
+      }
+    }
+    return { width: w, height: h, channels, data: out };
+  }
+
+  async release(): Promise<void> {
+    await this.model.release();
+  }
+}
+
+/** Load, fuse one pair, release. For many pairs keep an OnnxFuser. */
+export async function fuseOnnx(modelFile: string, input: FuseInput, options: OnnxFuseOptions = {}): Promise<Image8> {
+  const fuser = await OnnxFuser.load(modelFile, options);
+  try {
+    return await fuser.predict(input, options);
+  } finally {
+    await fuser.release();
+  }
+}
+
+/** Planar RGB 0..1 of an image (a gray image repeated three times, as predict's toRgb). */
+function rgbPlanes(img: Image8): Float32Array {
+  const plane = img.width * img.height;
+  if (img.channels === 3) return hwcToChw(img.data, img.height, img.width, 3, 1 / 255);
+  const out = new Float32Array(3 * plane);
+  for (let p = 0; p < plane; p++) out[p] = out[plane + p] = out[2 * plane + p] = img.data[p] / 255;
+  return out;
+}
+
+function yPlane(rgb: Float32Array, plane: number): Float32Array {
+  const out = new Float32Array(plane);
+  for (let p = 0; p < plane; p++) out[p] = luma(rgb[p], rgb[plane + p], rgb[2 * plane + p]);
+  return out;
+}
+
+/** Symmetric (edge-repeating) padding at the bottom and right, as tf.mirrorPad(..., 'symmetric'). */
+function padSymmetric(x: Float32Array, ch: number, h: number, w: number, ph: number, pw: number): Float32Array {
+  const out = new Float32Array(ch * ph * pw);
+  const mirror = (i: number, n: number) => (i < n ? i : 2 * n - 1 - i);
+  for (let c = 0; c < ch; c++) {
+    for (let y = 0; y < ph; y++) {
+      for (let xx = 0; xx < pw; xx++) out[(c * ph + y) * pw + xx] = x[(c * h + mirror(y, h)) * w + mirror(xx, w)];
+    }
+  }
+  return out;
+}

@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { TrainingError } from '../errors.js';
+import { TesgModel, TRAIN_STATE_PREFIX } from '../model/model.js';
+import type { NamedArray } from '../model/params.js';
+import { readTensorFile, writeTensorFile } from '../model/safetensors.js';
+import type { AdamWOptions } from './adamw.js';
+import { AdamW } from './adamw.js';
+import type { SamplerState } from './data.js';
+import type { LossWeights } from './losses.js';
+
+/**
+ * A checkpoint is one safetensors file: the weights under their own names (so `TesgModel.load`
+ * reads a checkpoint like a weights file), the AdamW moments under "optim.m.*" / "optim.v.*", and
+ * the training state as JSON in the metadata. Written atomically: a kill mid-write keeps the last one.
+ */
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export const WEIGHTS_FILE = 'tesg.safetensors';
+const STATE_KEY = 'tesg_train';
+
+export interface TrainState {
+  step: number;
+  sampler: SamplerState;
+  adam: { t: number; opts: AdamWOptions };
+  lossWeights: LossWeights;
+  batch: number;
+  crop: number;
+  seed: number;
+  /** Seconds spent training so far (all runs). */
+  elapsedSec: number;
+}
+
+export function checkpointPath(outDir: string): string {
+  return path.join(outDir, CHECKPOINT_FILE);
+}
+
+export function hasCheckpoint(outDir: string): boolean {
+  return existsSync(checkpointPath(outDir));
+}
+
+function assertFinite(arrays: Map<string, NamedArray>, what: string): void {
+  for (const [name, a] of arrays) {
+    for (let i = 0; i < a.data.length; i++) {
+      if (!Number.isFinite(a.data[i])) throw new TrainingError(`${what} ${name} holds ${a.data[i]}: not saving it`);
+    }
+  }
+}
+
+export async function saveCheckpoint(outDir: string, model: TesgModel, adam: AdamW, state: TrainState): Promise<string> {
+  const weights = await model.params.toArrays();
+  assertFinite(weights, 'weight');
+  const tensors = new Map([...weights, ...(await adam.toArrays(TRAIN_STATE_PREFIX))]);
+  const file = checkpointPath(outDir);
+  const tfile = await model.toTensorFile({ tensors, metadata: { [STATE_KEY]: JSON.stringify(state) } });
+  await writeTensorFile(file, tfile);
+  return file;
+}
+
+export interface LoadedCheckpoint {
+  model: TesgModel;
+  adam: AdamW;
+  state: TrainState;
+}
+
+export async function loadCheckpoint(outDir: string): Promise<LoadedCheckpoint> {
+  const file = checkpointPath(outDir);
+  if (!existsSync(file)) throw new TrainingError(`${file}: no checkpoint to resume from; run without --resume to start`);
+  const tfile = await readTensorFile(file);
+  const raw = tfile.metadata[STATE_KEY];
+  if (!raw) throw new TrainingError(`${file}: a weights file without training state; it cannot be resumed`);
+  const state = JSON.parse(raw) as TrainState;
+  const model = TesgModel.fromTensorFile(tfile, file);
+  const adam = new AdamW(state.adam.opts);
+  adam.load(tfile.tensors, state.adam.t, TRAIN_STATE_PREFIX);
+  return { model, adam, state };
+}

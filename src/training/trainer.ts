@@ -1,0 +1,296 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { MismatchError, TrainingError, UsageError } from '../errors.js';
+import type { ModelConfig } from '../model/config.js';
+import { rgbToY } from '../model/color.js';
+import { TesgModel } from '../model/model.js';
+import { ensureGradients, tf } from '../model/tfjs.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { createProgress } from '../util/progress.js';
+import { AdamW, DEFAULT_ADAMW } from './adamw.js';
+import type { TrainState } from './checkpoint.js';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint, WEIGHTS_FILE } from './checkpoint.js';
+import type { Batch, TrainPair, TrainSample } from './data.js';
+import { BatchSampler } from './data.js';
+import type { LossWeights } from './losses.js';
+import { DEFAULT_LOSS_WEIGHTS, fusionLoss } from './losses.js';
+
+/**
+ * The training loop: seeded batches, loss, gradients, AdamW, checkpoints every N steps (atomic;
+ * `resume` continues bit-exactly), a stop with TrainingError on NaN/Inf that leaves the last good
+ * checkpoint untouched, a progress line and a CSV log.
+ */
+export interface TrainOptions {
+  outDir: string;
+  /** Total steps to reach (a resumed run continues up to this). */
+  steps: number;
+  checkpointEvery: number;
+  batch: number;
+  crop: number;
+  seed: number;
+  lr: number;
+  weightDecay: number;
+  lossWeights: LossWeights;
+  /** Model options for a new run (ignored on resume, where the checkpoint's config rules). */
+  model: Partial<ModelConfig>;
+  resume: boolean;
+  /**
+   * Samples per forward/backward pass; the batch is split into equal micro-batches whose gradients
+   * are averaged (the same gradient as the whole batch: every loss term is a mean). Bounds activation
+   * memory: the 32-bit wasm heap holds about batch 2 at 96x96 with the default model.
+   */
+  microBatch?: number;
+  /** Decoded pairs kept in memory. */
+  cacheSize?: number;
+  /** Progress: TTY bar or lines (default: by stderr). */
+  tty?: boolean;
+  /** Where plain progress lines go (default stderr). */
+  write?: (line: string) => void;
+  /** Computes the gradients of one batch; default: this process (a data-parallel version can replace it). */
+  gradients?: GradientFn;
+}
+
+export const DEFAULT_TRAIN_OPTIONS = {
+  steps: 10000,
+  checkpointEvery: 100,
+  batch: 8,
+  microBatch: 2,
+  crop: 96,
+  seed: 0,
+  lr: DEFAULT_ADAMW.lr,
+  weightDecay: DEFAULT_ADAMW.weightDecay,
+  lossWeights: DEFAULT_LOSS_WEIGHTS,
+} as const;
+
+export interface LossValues {
+  total: number;
+  ssim: number;
+  intensity: number;
+  gradient: number;
+  color: number;
+}
+
+export interface StepGradients {
+  losses: LossValues;
+  /** Gradient per parameter name; the caller disposes them. */
+  grads: Map<string, tf.Tensor>;
+}
+
+export type GradientFn = (model: TesgModel, batch: Batch, weights: LossWeights) => Promise<StepGradients>;
+
+export interface TrainData {
+  pairs: TrainPair[];
+  load: (p: TrainPair) => Promise<TrainSample>;
+}
+
+export interface TrainResult {
+  step: number;
+  losses: LossValues | null;
+  weightsFile: string;
+  checkpointFile: string;
+  elapsedSec: number;
+}
+
+/** Tensors of a batch (NHWC). */
+export function batchTensors(b: Batch, cfg: ModelConfig): { ir: tf.Tensor4D; vi: tf.Tensor4D; mask: tf.Tensor4D; text: tf.Tensor3D } {
+  const s = [b.size, b.crop, b.crop] as const;
+  return {
+    ir: tf.tensor4d(b.ir, [...s, 1]),
+    vi: tf.tensor4d(b.vi, [...s, 3]),
+    mask: tf.tensor4d(b.mask, [...s, 1]),
+    text: tf.tensor3d(b.text, [b.size, cfg.text_tokens, cfg.text_dim]),
+  };
+}
+
+/** Loss and gradients of one batch in this process. */
+export const localGradients: GradientFn = async (model, batch, weights) => {
+  const names = new Map<string, string>();
+  for (const [name, v] of model.params.vars) names.set(v.name, name);
+  const kept: tf.Scalar[] = [];
+  const inp = batchTensors(batch, model.config);
+  try {
+    const { value, grads } = tf.variableGrads(() => {
+      const viIn = model.config.vi_input === 'rgb' ? inp.vi : rgbToY(inp.vi);
+      const out = model.forward({ ir: inp.ir, vi: viIn, mask: inp.mask, text: inp.text });
+      const t = fusionLoss(out, model.config.output, inp.ir, inp.vi, weights);
+      kept.push(tf.keep(t.ssim), tf.keep(t.intensity), tf.keep(t.gradient), tf.keep(t.color));
+      return t.total;
+    }, [...model.params.vars.values()]);
+    const [ssim, intensity, gradient, color] = await Promise.all(kept.map((k) => k.data()));
+    const total = (await value.data())[0];
+    value.dispose();
+    const byName = new Map<string, tf.Tensor>();
+    for (const [vn, g] of Object.entries(grads)) byName.set(names.get(vn)!, g);
+    return { losses: { total, ssim: ssim[0], intensity: intensity[0], gradient: gradient[0], color: color[0] }, grads: byName };
+  } finally {
+    tf.dispose(kept);
+    tf.dispose(Object.values(inp));
+  }
+};
+
+/** Samples [from, from + n) of a batch. */
+export function subBatch(b: Batch, from: number, n: number): Batch {
+  const per = (a: Float32Array) => a.length / b.size;
+  const cut = (a: Float32Array) => a.subarray(from * per(a), (from + n) * per(a));
+  return { ...b, size: n, ir: cut(b.ir), vi: cut(b.vi), mask: cut(b.mask), text: cut(b.text), stems: b.stems.slice(from, from + n) };
+}
+
+/** `gradients` over equal micro-batches of `micro` samples, averaged. */
+export async function accumulatedGradients(
+  gradients: GradientFn,
+  model: TesgModel,
+  batch: Batch,
+  weights: LossWeights,
+  micro: number,
+): Promise<StepGradients> {
+  if (micro >= batch.size) return gradients(model, batch, weights);
+  if (batch.size % micro !== 0) throw new UsageError(`--micro-batch ${micro} must divide --batch ${batch.size}`);
+  const parts = batch.size / micro;
+  let sum: StepGradients | null = null;
+  for (let i = 0; i < parts; i++) {
+    const g = await gradients(model, subBatch(batch, i * micro, micro), weights);
+    if (!sum) {
+      sum = g;
+      continue;
+    }
+    for (const [name, t] of g.grads) {
+      const prev = sum.grads.get(name)!;
+      sum.grads.set(name, tf.add(prev, t));
+      tf.dispose([prev, t]);
+    }
+    for (const k of Object.keys(sum.losses) as (keyof LossValues)[]) sum.losses[k] += g.losses[k];
+  }
+  const out = sum!;
+  for (const [name, t] of out.grads) {
+    out.grads.set(name, tf.div(t, parts));
+    t.dispose();
+  }
+  for (const k of Object.keys(out.losses) as (keyof LossValues)[]) out.losses[k] /= parts;
+  return out;
+}
+
+/** sqrt of the sum of squares of all gradients. */
+function globalNorm(grads: Map<string, tf.Tensor>): number {
+  return tf.tidy(() => Math.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+}
+
+const CSV_HEADER = 'step,loss,ssim,intensity,gradient,color,grad_norm,lr,sec_per_step,elapsed_s';
+
+export async function train(opts: TrainOptions, data: TrainData): Promise<TrainResult> {
+  await ensureGradients();
+  if (!(opts.steps >= 1 && opts.checkpointEvery >= 1)) throw new UsageError(`--steps and --checkpoint-every must be >= 1`);
+  await fs.mkdir(opts.outDir, { recursive: true });
+  const csvPath = path.join(opts.outDir, 'train-log.csv');
+  let model: TesgModel;
+  let adam: AdamW;
+  let state: TrainState;
+  if (opts.resume) {
+    ({ model, adam, state } = await loadCheckpoint(opts.outDir));
+    await truncateCsv(csvPath, state.step);
+  } else {
+    if (hasCheckpoint(opts.outDir)) {
+      throw new UsageError(`${opts.outDir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
+    }
+    const first = await data.load(data.pairs[0]);
+    model = TesgModel.create(withTextEncoder(opts.model, first), opts.seed);
+    adam = new AdamW({ ...DEFAULT_ADAMW, lr: opts.lr, weightDecay: opts.weightDecay });
+    state = {
+      step: 0,
+      sampler: new BatchSampler(data.pairs, data.load, { batch: opts.batch, crop: opts.crop, seed: opts.seed }).state(),
+      adam: { t: 0, opts: adam.opts },
+      lossWeights: opts.lossWeights,
+      batch: opts.batch,
+      crop: opts.crop,
+      seed: opts.seed,
+      elapsedSec: 0,
+    };
+    await writeFileAtomic(csvPath, CSV_HEADER + '\n');
+  }
+  const sampler = new BatchSampler(data.pairs, data.load, { batch: state.batch, crop: state.crop, seed: state.seed, cacheSize: opts.cacheSize }, state.sampler);
+  const gradients = opts.gradients ?? localGradients;
+  const progress = createProgress({ label: 'train', total: Math.max(0, opts.steps - state.step), tty: opts.tty, write: opts.write, lineEverySec: 10 });
+  const start = Date.now();
+  const elapsedBefore = state.elapsedSec;
+  let lastGood = state.step;
+  let last: LossValues | null = null;
+  let checkpointFile = '';
+  try {
+    while (state.step < opts.steps) {
+      const t0 = Date.now();
+      const batch = await sampler.next();
+      model.checkTextEncoder(batch.textEncoderId, batch.text.length / batch.size);
+      const { losses, grads } = await accumulatedGradients(gradients, model, batch, state.lossWeights, opts.microBatch ?? batch.size);
+      const step = state.step + 1;
+      try {
+        const norm = globalNorm(grads);
+        if (!Number.isFinite(losses.total) || !Number.isFinite(norm)) {
+          throw new TrainingError(
+            `step ${step}: ${!Number.isFinite(losses.total) ? `loss is ${losses.total}` : `gradient norm is ${norm}`} ` +
+              `(ssim ${losses.ssim}, intensity ${losses.intensity}, gradient ${losses.gradient}, colour ${losses.color}) in a batch of ${batch.stems.join(', ')}. ` +
+              `Stopped without applying it; the last good checkpoint (step ${lastGood}) is in ${opts.outDir}. Check those inputs or lower --lr.`,
+          );
+        }
+        adam.step(model.params.vars, grads);
+        last = losses;
+        state = {
+          ...state,
+          step,
+          sampler: sampler.state(),
+          adam: { t: adam.t, opts: adam.opts },
+          elapsedSec: elapsedBefore + (Date.now() - start) / 1000,
+        };
+        const sec = (Date.now() - t0) / 1000;
+        await fs.appendFile(
+          csvPath,
+          [step, losses.total, losses.ssim, losses.intensity, losses.gradient, losses.color, norm, adam.opts.lr, sec, state.elapsedSec]
+            .map((v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toPrecision(6) : String(v)))
+            .join(',') + '\n',
+        );
+      } finally {
+        tf.dispose([...grads.values()]);
+      }
+      progress.tick(
+        1,
+        `step ${state.step}/${opts.steps} loss ${last.total.toFixed(4)} (ssim ${last.ssim.toFixed(3)} int ${last.intensity.toFixed(4)} ` +
+          `grad ${last.gradient.toFixed(4)} col ${last.color.toFixed(4)})`,
+      );
+      if (state.step % opts.checkpointEvery === 0 || state.step === opts.steps) {
+        checkpointFile = await saveCheckpoint(opts.outDir, model, adam, state);
+        lastGood = state.step;
+      }
+    }
+    progress.done();
+    const weightsFile = path.join(opts.outDir, WEIGHTS_FILE);
+    await model.save(weightsFile);
+    return { step: state.step, losses: last, weightsFile, checkpointFile, elapsedSec: state.elapsedSec };
+  } finally {
+    model.dispose();
+    adam.dispose();
+  }
+}
+
+/** A new model's text encoder is the one the data's SIG cache used (its id and F_t shape). */
+function withTextEncoder(cfg: Partial<ModelConfig>, first: TrainSample): Partial<ModelConfig> {
+  const id = first.sig.textEncoderId;
+  if (cfg.text_encoder !== undefined && cfg.text_encoder !== id) {
+    throw new MismatchError(`the model is set to text encoder '${cfg.text_encoder}' but the SIG cache holds '${id}' embeddings`);
+  }
+  const tokens = cfg.text_tokens ?? 77;
+  const n = first.sig.embedding.length;
+  if (n % tokens !== 0) throw new MismatchError(`the SIG embedding has ${n} values, not a multiple of ${tokens} tokens`);
+  return { ...cfg, text_encoder: id, text_tokens: tokens, text_dim: n / tokens };
+}
+
+/** On resume, drop log rows after the checkpoint's step (they will be recomputed identically). */
+async function truncateCsv(csvPath: string, step: number): Promise<void> {
+  let text: string;
+  try {
+    text = await fs.readFile(csvPath, 'utf8');
+  } catch {
+    await writeFileAtomic(csvPath, CSV_HEADER + '\n');
+    return;
+  }
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  const keep = lines.filter((l, i) => i === 0 || Number(l.split(',')[0]) <= step);
+  await writeFileAtomic(csvPath, keep.join('\n') + '\n');
+}

@@ -1,0 +1,42 @@
+import type { Image8 } from '../../src/image/types.js';
+import type { BinaryMask } from '../../src/semantics/types.js';
+
+/** Messages between the page (main.ts) and the engine worker (engine.worker.ts). */
+
+/** web/dist/manifest.json, written at build time (vite.config.ts). */
+export interface SiteManifest {
+  samples: Array<{ name: string; ir: string; vi: string }>;
+  network: { url: string; source: string; config: { vi_input: 'rgb' | 'y'; output: 'y' | 'rgb'; text_encoder: string; text_tokens: number; text_dim: number } } | null;
+}
+
+export type Request =
+  | { id: number; kind: 'init'; base: string }
+  /** New pair: decode, check sizes, then run everything with the SIG's own caption and keywords. */
+  | { id: number; kind: 'pair'; ir: { name: string; bytes: ArrayBuffer }; vi: { name: string; bytes: ArrayBuffer } }
+  /** Same pair, the user's caption and/or keywords (V*): SIG masks, fusion and metrics again. */
+  | { id: number; kind: 'update'; caption?: string; keywords?: string[] };
+
+/** A request without its id (the page numbers them). */
+export type RequestBody = Request extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+
+export interface SigView {
+  caption: string;
+  captionWithout: string;
+  keywords: string[];
+  maskVis: BinaryMask;
+  maskIr: BinaryMask;
+  mask: BinaryMask;
+}
+
+export type Reply =
+  | { id: number; kind: 'progress'; stage: string; fraction: number }
+  | { id: number; kind: 'ready'; method: string; network: boolean; backend: string }
+  | { id: number; kind: 'images'; ir: Image8; vi: Image8 }
+  | { id: number; kind: 'sig'; sig: SigView; ms: number }
+  | { id: number; kind: 'fused'; fused: Image8; method: string; ms: number }
+  | { id: number; kind: 'metrics'; metrics: Record<string, number>; ms: number }
+  | { id: number; kind: 'done' }
+  | { id: number; kind: 'error'; message: string };
+
+/** The metrics the page shows (paper Table 1's columns), computed as `tesg eval` does. */
+export const PAGE_METRICS = ['EN', 'SD', 'SCD', 'VIF', 'Qabf'] as const;
