@@ -1,6 +1,5 @@
 /**
- * `tesg eval` end to end on a small folder set built in a temp dir: 3 MSRS test pairs (cropped to
- * 160x120 to keep the test fast), a "Copy" method (copies of IR, PNG) and an "Avg" method (the gray
+ * `tesg eval` end to end on a small folder set built in a temp dir: 3 crops of the bundled MSRS pairs (160x120 to keep the test fast), a "Copy" method (copies of IR, PNG) and an "Avg" method (the gray
  * average, JPEG: extensions differ across folders). Checks the written values against direct metric
  * calls, the table's marks, the worker path under tsx, and the failure modes.
  */
@@ -22,9 +21,16 @@ import { evaluateFolders, type EvalOptions } from '../src/eval/run.js';
 import { formatValue } from '../src/eval/table.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MSRS = path.join(ROOT, '..', 'shared', 'data', 'msrs', 'test');
+// The bundled sample pairs, so the test runs where ../shared is absent.
+const MSRS = path.join(ROOT, 'samples', 'msrs');
+// Three test pairs cut from the two bundled ones (different crops, their own stems).
 const STEMS = ['00103D', '00107D', '00111D'];
-const CROP = { left: 200, top: 150, width: 160, height: 120 };
+const SOURCE: Record<string, { file: string; left: number; top: number }> = {
+  '00103D': { file: '00537D.png', left: 200, top: 150 },
+  '00107D': { file: '01102N.png', left: 200, top: 150 },
+  '00111D': { file: '00537D.png', left: 40, top: 300 },
+};
+const crop = (stem: string) => ({ left: SOURCE[stem].left, top: SOURCE[stem].top, width: 160, height: 120 });
 const run = promisify(execFile);
 
 let tmp: string;
@@ -35,8 +41,8 @@ before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'tesg-eval-'));
   for (const d of ['ir', 'vi', 'copy', 'avg']) await fs.mkdir(dir(d));
   for (const stem of STEMS) {
-    await sharp(path.join(MSRS, 'ir', `${stem}.png`)).extract(CROP).png().toFile(dir('ir', `${stem}.png`));
-    await sharp(path.join(MSRS, 'vi', `${stem}.png`)).extract(CROP).png().toFile(dir('vi', `${stem}.png`));
+    await sharp(path.join(MSRS, 'ir', SOURCE[stem].file)).extract(crop(stem)).png().toFile(dir('ir', `${stem}.png`));
+    await sharp(path.join(MSRS, 'vi', SOURCE[stem].file)).extract(crop(stem)).png().toFile(dir('vi', `${stem}.png`));
     await fs.copyFile(dir('ir', `${stem}.png`), dir('copy', `${stem}.png`));
     const [a, b] = await Promise.all([gray(dir('ir', `${stem}.png`)), gray(dir('vi', `${stem}.png`))]);
     const avg = Buffer.from(a.data.map((v, i) => Math.round((v + b.data[i]) / 2)));

@@ -6,7 +6,8 @@ import { createProgress } from '../../util/progress.js';
 import { hasSigEntry, openSigCache, writeSigEntry } from '../../semantics/cache.js';
 import { readCaptionsFile, type UserText } from '../../semantics/captions-file.js';
 import { toCocoClass } from '../../semantics/default-provider.js';
-import { canonicalKeyword, defaultProviders, runSig } from '../../semantics/sig.js';
+import { canonicalKeyword, defaultProviders, runSig, type SigProviders } from '../../semantics/sig.js';
+import { loadOnnxProviders, type OnnxProviders } from '../../semantics/onnx-providers.js';
 
 /**
  * `tesg sig --ir DIR --vi DIR --out DIR`: precompute the SIG outputs (masks, caption, keywords, text
@@ -22,6 +23,8 @@ interface SigCli {
   captions?: string;
   allowMissing?: boolean;
   force?: boolean;
+  sd?: string;
+  captioner?: string;
 }
 
 export function register(program: Command): void {
@@ -37,6 +40,8 @@ export function register(program: Command): void {
     .option('--captions <file>', 'per-stem captions: JSON {"stem": "caption"} or TSV stem<TAB>caption[<TAB>kw,kw]')
     .option('--allow-missing', 'process the complete pairs and list the files without a partner, instead of stopping')
     .option('--force', 'recompute entries that are already in the cache')
+    .option('--sd <dir>', 'paper-faithful masks and text embedding from a Stable Diffusion ONNX export folder (docs/onnx-sig.md)')
+    .option('--captioner <dir>', 'paper-faithful captions from a BLIP / ViT-GPT2 ONNX export folder (docs/onnx-sig.md)')
     .action(async (o: SigCli) => sig(o));
 }
 
@@ -53,8 +58,32 @@ async function sig(o: SigCli): Promise<void> {
     if (!matched.some((m) => m.stem === stem)) process.stderr.write(`tesg sig: note: ${o.captions} names '${stem}', which is not among the pairs\n`);
   }
   // Check user keywords before any work: the built-in masker can only find COCO classes.
-  for (const k of [...o.keyword, ...[...perStem.values()].flatMap((u) => u.keywords ?? [])]) toCocoClass(canonicalKeyword(k));
-  const providers = defaultProviders();
+  if (!o.sd) for (const k of [...o.keyword, ...[...perStem.values()].flatMap((u) => u.keywords ?? [])]) toCocoClass(canonicalKeyword(k));
+  const onnx = o.sd || o.captioner ? await loadOnnxProviders({ diffusion: o.sd, captioner: o.captioner }) : undefined;
+  try {
+    await sigWith(o, matched, perStem, lone, unmatched, withOnnx(defaultProviders(), onnx));
+  } finally {
+    await onnx?.release();
+  }
+}
+
+/** The built-in default, with whatever the ONNX export folders provide taking its place. */
+function withOnnx(base: SigProviders, onnx?: OnnxProviders): SigProviders {
+  return {
+    captioner: onnx?.caption ?? base.captioner,
+    masker: onnx?.mask ?? base.masker,
+    encoder: onnx?.textEncoder ?? base.encoder,
+  };
+}
+
+async function sigWith(
+  o: SigCli,
+  matched: Awaited<ReturnType<typeof pairByStem>>['matched'],
+  perStem: Map<string, UserText>,
+  lone: number,
+  unmatched: Awaited<ReturnType<typeof pairByStem>>['unmatched'],
+  providers: SigProviders,
+): Promise<void> {
   await openSigCache(o.out, { textEncoderId: providers.encoder.id, tokens: providers.encoder.tokens, dim: providers.encoder.dim, captioner: providers.captioner.name, masker: providers.masker.name });
 
   const todo = [];
