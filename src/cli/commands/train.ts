@@ -1,9 +1,12 @@
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
 import type { ModelConfig } from '../../model/config.js';
 import { validateModelConfig } from '../../model/config.js';
-import { initBackend, type BackendName } from '../../runtime/backend.js';
+import { initBackend } from '../../runtime/backend.js';
+import { loadTorch, torchUnavailableReason } from '../../runtime/torch.js';
+import { torchGradients } from '../../training/torch-gradients.js';
 import { listTrainingPairs, loadSample } from '../../training/data.js';
 import type { LossWeights } from '../../training/losses.js';
 import { DEFAULT_LOSS_WEIGHTS } from '../../training/losses.js';
@@ -21,7 +24,7 @@ interface TrainCliOptions {
   out: string;
   steps: string;
   batch: string;
-  microBatch: string;
+  microBatch?: string;
   crop: string;
   lr: string;
   weightDecay: string;
@@ -38,6 +41,8 @@ interface TrainCliOptions {
   gaf: boolean;
   lossWeights?: string;
   backend: string;
+  replicas: string;
+  threads: string;
   cache?: string;
 }
 
@@ -90,20 +95,29 @@ async function modelOptions(o: TrainCliOptions): Promise<Partial<ModelConfig>> {
 }
 
 async function runTrain(o: TrainCliOptions): Promise<void> {
-  if (o.backend !== 'wasm' && o.backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got '${o.backend}'`);
-  const backend = await initBackend(o.backend as BackendName);
+  if (!['auto', 'torch', 'wasm', 'cpu'].includes(o.backend)) throw new UsageError(`--backend must be auto, torch, wasm or cpu, got '${o.backend}'`);
+  // libtorch computes the gradients when its addon is built (native/); tfjs keeps the model, AdamW
+  // and checkpoints either way, so runs and checkpoints move between backends.
+  const torch = o.backend === 'torch' || (o.backend === 'auto' && torchUnavailableReason() === null);
+  if (torch) loadTorch(); // --backend torch without the addon: says what to install
+  const backend = await initBackend(o.backend === 'cpu' ? 'cpu' : 'wasm');
+  const batch = int('batch', o.batch);
+  const micro = o.microBatch === undefined ? (torch ? batch : DEFAULT_TRAIN_OPTIONS.microBatch) : int('micro-batch', o.microBatch);
+  const replicas = int('replicas', o.replicas);
+  const gradients = torch ? torchGradients({ replicas, threads: int('threads', o.threads), microBatch: micro }) : undefined;
   const pairs = await listTrainingPairs(o.data);
   const sig = sigCacheSource(o.sig);
   const model = await modelOptions(o);
-  process.stderr.write(`tesg train: ${pairs.length} pairs from ${o.data}, SIG cache ${o.sig}, backend ${backend.backend}` +
+  process.stderr.write(`tesg train: ${pairs.length} pairs from ${o.data}, SIG cache ${o.sig}, backend ${torch ? `libtorch (${replicas} replica(s) x ${o.threads} thread(s); tfjs-${backend.backend} for AdamW and checkpoints)` : backend.backend}` +
     (o.resume ? `; resuming ${o.out}: model config, batch, crop, lr, seed and loss weights come from its checkpoint` : '') + '\n');
   const r = await train(
     {
       outDir: o.out,
       steps: int('steps', o.steps),
       checkpointEvery: int('checkpoint-every', o.checkpointEvery),
-      batch: int('batch', o.batch),
-      microBatch: int('micro-batch', o.microBatch),
+      batch,
+      microBatch: torch ? batch : micro,
+      gradients,
       crop: int('crop', o.crop, 11),
       seed: int('seed', o.seed, 0),
       lr: num('lr', o.lr),
@@ -133,7 +147,7 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output folder: checkpoint.safetensors, tesg.safetensors, train-log.csv')
     .option('--steps <n>', 'total optimizer steps to reach', String(d.steps))
     .option('--batch <n>', 'batch size', String(d.batch))
-    .option('--micro-batch <n>', 'samples per forward/backward pass (gradients averaged; bounds memory)', String(d.microBatch))
+    .option('--micro-batch <n>', `samples per forward/backward pass (gradients averaged; bounds memory; default ${d.microBatch} on tfjs, the whole share on libtorch)`)
     .option('--crop <n>', 'random crop size (pixels, >= 11 for SSIM)', String(d.crop))
     .option('--lr <x>', 'AdamW learning rate', String(d.lr))
     .option('--weight-decay <x>', 'AdamW decoupled weight decay', String(d.weightDecay))
@@ -149,7 +163,9 @@ export function register(program: Command): void {
     .option('--no-tivr', 'ablation (b): no text guidance')
     .option('--no-gaf', 'ablation (c): no gated attentional fusion')
     .option('--loss-weights <list>', `e.g. ssim=1,intensity=4,gradient=10,color=12 (defaults)`)
-    .option('--backend <name>', 'tfjs backend: wasm (fast) | cpu (reference)', 'wasm')
+    .option('--backend <name>', 'auto (libtorch when its addon is built, else wasm) | torch (libtorch, npm run build:native) | wasm | cpu (reference)', 'auto')
+    .option('--replicas <n>', 'libtorch: worker threads each computing a share of the batch', String(Math.min(2, os.availableParallelism())))
+    .option('--threads <n>', 'libtorch: intra-op threads per replica', '1')
     .option('--cache <n>', 'decoded pairs kept in memory (default: all)')
     .action((opts: TrainCliOptions) => runTrain(opts));
 }

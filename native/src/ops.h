@@ -1,0 +1,44 @@
+// The network's ops (src/model/ops.ts) on libtorch. Feature maps are NHWC [B, H, W, C], contiguous,
+// exactly as the tfjs implementation, so inputs, outputs and broadcasting mean the same in both.
+// Convolutions view them as NCHW tensors in channels-last memory (a free permute), the layout in
+// which libtorch's depthwise and oneDNN convolutions are fastest; 1x1 convolutions are one matrix
+// product on the [B*H*W, C] rows. Weights keep the tfjs layouts of ops.ts.
+#pragma once
+#include <ATen/ATen.h>
+#include <optional>
+#include <vector>
+
+namespace tesg {
+using OptT = std::optional<at::Tensor>;
+
+at::Tensor conv2d(const at::Tensor& x, const at::Tensor& w, const OptT& b, int64_t pad);
+at::Tensor depthwiseConv2d(const at::Tensor& x, const at::Tensor& w, const OptT& b, int64_t pad);
+at::Tensor gelu(const at::Tensor& x);
+at::Tensor layerNorm(const at::Tensor& x, const at::Tensor& w, const OptT& b);
+at::Tensor linear(const at::Tensor& t, const at::Tensor& w, const OptT& b);
+at::Tensor channelAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& temperature,
+                            int64_t heads);
+at::Tensor tokenAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t heads);
+/** BT.601 luminance of [..., 3] RGB as [..., 1]. */
+at::Tensor rgbToY(const at::Tensor& rgb);
+
+struct LossTerms {
+  at::Tensor total, ssim, intensity, gradient, color;
+};
+/** src/training/losses.ts's fusionLoss: weights = {ssim, intensity, gradient, color}. */
+LossTerms fusionLoss(const at::Tensor& out, bool outputRgb, const at::Tensor& ir, const at::Tensor& viRgb, const double weights[4]);
+at::Tensor ssim(const at::Tensor& a, const at::Tensor& b);
+at::Tensor sobelMagnitude(const at::Tensor& x);
+
+/**
+ * The scalars of one AdamW step, computed in double by the caller exactly as adamw.ts computes them
+ * (beta1, 1 - beta1, beta2, 1 - beta2, 1 - beta1^t, 1 - beta2^t, 1 - lr * wd, lr, eps); each is
+ * rounded to float32 here as tfjs rounds a scalar.
+ */
+struct AdamWConstants {
+  double beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc1, bc2, decay, lr, eps;
+};
+/** One AdamW update of every parameter that has a gradient, as src/training/adamw.ts, float32 op by op. */
+void adamwStep(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& m, const std::vector<at::Tensor>& v,
+               const AdamWConstants& k);
+}  // namespace tesg
