@@ -69,7 +69,7 @@ export async function run(args: string[]): Promise<void> {
   const vars = [...p.values()];
   const [B, H, W] = [8, 120, 160];
   const x = tf.randomNormal([B, H, W, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const y = tf.randomUniformInt([B, H, W], 0, 9, 'int32', 2) as unknown as tf.Tensor3D;
+  const y = tf.randomUniformInt([B, H, W], 0, 9, 2) as unknown as tf.Tensor3D;
   const macs = segMacs(H, W);
   const fwd = await timeIt(reps, () => tf.tidy(() => void segForward(p, DEFAULT_SEGNET, x).dataSync()));
   const step = await timeIt(reps, () =>

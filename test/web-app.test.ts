@@ -54,7 +54,7 @@ function newestMtime(p: string): number {
 
 /** Build the site unless `out` is newer than everything it is made from. */
 async function buildSite(out: string, model?: string): Promise<void> {
-  const sources = ['web/index.html', 'web/src', 'web/vite.config.ts', 'src/semantics', 'src/metrics', 'src/image', 'src/fusion', 'samples'].map((p) => path.join(ROOT, p));
+  const sources = ['web/index.html', 'web/src', 'web/vite.config.ts', 'src/semantics', 'src/metrics', 'src/image', 'src/fusion', 'src/export', 'samples'].map((p) => path.join(ROOT, p));
   if (model) sources.push(model);
   else if (existsSync(SHIPPED)) sources.push(SHIPPED);
   const index = path.join(out, 'index.html');

@@ -37,7 +37,7 @@ function pattern(channels: number, sixteen = false): Buffer {
 
 test('PNG: gray, RGB, RGBA, 16-bit gray and palette decode as the CLI reads them', async () => {
   const raw = (channels: 1 | 3 | 4) => sharp(pattern(channels), { raw: { width: 37, height: 23, channels } });
-  const cases: Array<[string, sharp.Sharp]> = [
+  const cases: Array<[string, ReturnType<typeof sharp>]> = [
     ['gray.png', raw(1).png()],
     ['rgb.png', raw(3).png()],
     ['rgba.png', raw(4).png()],
@@ -55,7 +55,7 @@ test('PNG: gray, RGB, RGBA, 16-bit gray and palette decode as the CLI reads them
 });
 
 test('TIFF: 8-bit gray and RGB, 16-bit gray decode as the CLI reads them', async () => {
-  const cases: Array<[string, sharp.Sharp]> = [
+  const cases: Array<[string, ReturnType<typeof sharp>]> = [
     ['gray.tif', sharp(pattern(1), { raw: { width: 37, height: 23, channels: 1 } }).toColourspace('b-w').tiff({ compression: 'none' })],
     ['rgb.tif', sharp(pattern(3), { raw: { width: 37, height: 23, channels: 3 } }).tiff({ compression: 'lzw' })],
     ['gray16.tif', sharp(pattern(1, true), { raw: { width: 37, height: 23, channels: 1 } }).toColourspace('grey16').tiff({ compression: 'deflate' })],

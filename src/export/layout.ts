@@ -1,6 +1,10 @@
+import type { Image8 } from '../image/types.js';
+
 /**
  * Interleaved (NHWC, as Image8 and tfjs hold pixels) <-> planar (NCHW, as the ONNX graph takes them)
- * for one image, and crops of planar images (tiles).
+ * for one image, crops of planar images (tiles), and the exported network's pre- and
+ * post-processing on planar arrays. Browser-safe (no Node built-ins): the CLI's OnnxFuser
+ * (src/export/onnx-fuse.ts) and the browser app (web/src/fusion.ts) share it, so both give the same pixels.
  */
 export function hwcToChw(src: ArrayLike<number>, h: number, w: number, c: number, scale = 1): Float32Array {
   const out = new Float32Array(h * w * c);
@@ -33,4 +37,79 @@ export function cropChw(src: Float32Array, h: number, w: number, c: number, r: R
     }
   }
   return out;
+}
+
+/** BT.601 luma with float32 products and sum (TesgModel.predict computes it in tfjs float32; src/model/color.ts). */
+export const luma = (r: number, g: number, b: number): number => Math.fround(Math.fround(r * 0.299) + Math.fround(g * 0.587) + Math.fround(b * 0.114));
+
+/** Planar RGB 0..1 of an image (a gray image repeated three times, as predict's toRgb). */
+export function rgbPlanes(img: Image8): Float32Array {
+  const plane = img.width * img.height;
+  if (img.channels === 3) return hwcToChw(img.data, img.height, img.width, 3, 1 / 255);
+  const out = new Float32Array(3 * plane);
+  for (let p = 0; p < plane; p++) out[p] = out[plane + p] = out[2 * plane + p] = img.data[p] / 255;
+  return out;
+}
+
+/** The luma plane of planar RGB. */
+export function yPlane(rgb: Float32Array, plane: number): Float32Array {
+  const out = new Float32Array(plane);
+  for (let p = 0; p < plane; p++) out[p] = luma(rgb[p], rgb[plane + p], rgb[2 * plane + p]);
+  return out;
+}
+
+/** The network's planar inputs for one pair (0..1), and VI's planar RGB, which networkOutputToImage needs again. */
+export interface NetworkPlanes {
+  /** [1, H, W]: IR luminance */
+  ir: Float32Array;
+  /** [3, H, W] when viInput is 'rgb', else [1, H, W] */
+  vi: Float32Array;
+  /** [1, H, W]: 1 inside the mask */
+  mask: Float32Array;
+  /** [3, H, W] */
+  viRgb: Float32Array;
+}
+
+/** Pre-processing as TesgModel.predict: IR as Y, VI as RGB or Y (config vi_input), the mask as 0/1; IR, VI and mask the same size. */
+export function networkPlanes(ir: Image8, vi: Image8, mask: { data: Uint8Array }, viInput: 'rgb' | 'y'): NetworkPlanes {
+  const { width: w, height: h } = vi;
+  const plane = w * h;
+  const viRgb = rgbPlanes(vi);
+  return {
+    ir: ir.channels === 3 ? yPlane(rgbPlanes(ir), plane) : hwcToChw(ir.data, h, w, 1, 1 / 255),
+    vi: viInput === 'rgb' ? viRgb : yPlane(viRgb, plane),
+    mask: Float32Array.from(mask.data, (v) => (v ? 1 : 0)),
+    viRgb,
+  };
+}
+
+/**
+ * The network's planar 0..1 output (config output 'rgb' or 'y') to 8-bit, as TesgModel.predict: a
+ * colour VI gives RGB (a Y output takes VI's chroma), a gray VI gives gray; clamp, x255, round.
+ */
+export function networkOutputToImage(y: Float32Array, output: 'rgb' | 'y', vi: Image8, viRgb: Float32Array): Image8 {
+  const { width: w, height: h } = vi;
+  const plane = w * h;
+  const channels = vi.channels === 1 ? 1 : 3;
+  const out = new Uint8Array(plane * channels);
+  const put = (i: number, v: number) => (out[i] = Math.round(Math.min(1, Math.max(0, v)) * 255));
+  for (let p = 0; p < plane; p++) {
+    if (output === 'rgb') {
+      if (channels === 1) put(p, luma(y[p], y[plane + p], y[2 * plane + p]));
+      else for (let k = 0; k < 3; k++) put(3 * p + k, y[k * plane + p]);
+    } else if (channels === 1) {
+      put(p, y[p]);
+    } else {
+      // yCbCrToRgb(Y, rgbToCbCr(VI)) of src/model/color.ts: Cb, Cr scale (B - Y), (R - Y) by
+      // constants its inverse divides out again, so R = Y + (R_vi - Y_vi), B = Y + (B_vi - Y_vi).
+      const [r, g, b] = [viRgb[p], viRgb[plane + p], viRgb[2 * plane + p]];
+      const vy = luma(r, g, b);
+      const R = y[p] + (r - vy);
+      const B = y[p] + (b - vy);
+      put(3 * p, R);
+      put(3 * p + 1, (y[p] - R * 0.299 - B * 0.114) / 0.587);
+      put(3 * p + 2, B);
+    }
+  }
+  return { width: w, height: h, channels, data: out };
 }

@@ -8,7 +8,7 @@ import { outChannels } from '../model/network.js';
 import { OnnxModel } from '../runtime/onnx.js';
 import { ONNX_OUTPUT, readOnnxConfig } from './export.js';
 import type { Rect } from './layout.js';
-import { cropChw, hwcToChw } from './layout.js';
+import { cropChw, networkOutputToImage, networkPlanes } from './layout.js';
 import { runTiled } from './tiling.js';
 
 /**
@@ -55,8 +55,6 @@ export interface PlanarInputs {
   /** [text_tokens * text_dim] */
   text: Float32Array;
 }
-
-const luma = (r: number, g: number, b: number) => Math.fround(Math.fround(r * 0.299) + Math.fround(g * 0.587) + Math.fround(b * 0.114));
 
 export class OnnxFuser {
   private constructor(
@@ -120,35 +118,9 @@ export class OnnxFuser {
           `'${input.textEncoderId}' (${input.embedding.length} values): use the same text encoder as training`,
       );
     }
-    const { width: w, height: h } = vi;
-    const plane = w * h;
-    const viRgb = rgbPlanes(vi);
-    const irY = ir.channels === 3 ? yPlane(rgbPlanes(ir), plane) : hwcToChw(ir.data, h, w, 1, 1 / 255);
-    const viIn = c.vi_input === 'rgb' ? viRgb : yPlane(viRgb, plane);
-    const maskPlane = Float32Array.from(mask.data, (v) => (v ? 1 : 0));
-    const y = await this.runNetwork({ width: w, height: h, ir: irY, vi: viIn, mask: maskPlane, text: input.embedding }, options);
-    const channels = vi.channels === 1 ? 1 : 3;
-    const out = new Uint8Array(plane * channels);
-    const put = (i: number, v: number) => (out[i] = Math.round(Math.min(1, Math.max(0, v)) * 255));
-    for (let p = 0; p < plane; p++) {
-      if (c.output === 'rgb') {
-        if (channels === 1) put(p, luma(y[p], y[plane + p], y[2 * plane + p]));
-        else for (let k = 0; k < 3; k++) put(3 * p + k, y[k * plane + p]);
-      } else if (channels === 1) {
-        put(p, y[p]);
-      } else {
-        // yCbCrToRgb(Y, rgbToCbCr(VI)) of src/model/color.ts: Cb, Cr scale (B - Y), (R - Y) by
-        // constants its inverse divides out again, so R = Y + (R_vi - Y_vi), B = Y + (B_vi - Y_vi).
-        const [r, g, b] = [viRgb[p], viRgb[plane + p], viRgb[2 * plane + p]];
-        const vy = luma(r, g, b);
-        const R = y[p] + (r - vy);
-        const B = y[p] + (b - vy);
-        put(3 * p, R);
-        put(3 * p + 1, (y[p] - R * 0.299 - B * 0.114) / 0.587);
-        put(3 * p + 2, B);
-      }
-    }
-    return { width: w, height: h, channels, data: out };
+    const planes = networkPlanes(ir, vi, mask, c.vi_input);
+    const y = await this.runNetwork({ width: vi.width, height: vi.height, ir: planes.ir, vi: planes.vi, mask: planes.mask, text: input.embedding }, options);
+    return networkOutputToImage(y, c.output, vi, planes.viRgb);
   }
 
   async release(): Promise<void> {
@@ -164,21 +136,6 @@ export async function fuseOnnx(modelFile: string, input: FuseInput, options: Onn
   } finally {
     await fuser.release();
   }
-}
-
-/** Planar RGB 0..1 of an image (a gray image repeated three times, as predict's toRgb). */
-function rgbPlanes(img: Image8): Float32Array {
-  const plane = img.width * img.height;
-  if (img.channels === 3) return hwcToChw(img.data, img.height, img.width, 3, 1 / 255);
-  const out = new Float32Array(3 * plane);
-  for (let p = 0; p < plane; p++) out[p] = out[plane + p] = out[2 * plane + p] = img.data[p] / 255;
-  return out;
-}
-
-function yPlane(rgb: Float32Array, plane: number): Float32Array {
-  const out = new Float32Array(plane);
-  for (let p = 0; p < plane; p++) out[p] = luma(rgb[p], rgb[plane + p], rgb[2 * plane + p]);
-  return out;
 }
 
 /** Symmetric (edge-repeating) padding at the bottom and right, as tf.mirrorPad(..., 'symmetric'). */

@@ -1,3 +1,4 @@
+import { lumaPlane, planeToGray8 } from '../image/color.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,11 +87,7 @@ export class TesgFusion implements FusionMethod {
   }
 }
 
-/** BT.601 luma of an RGB image, rounded. */
+/** The gray result: BT.601 luma, rounded as every fused plane is. */
 function toGray(img: Image8): Image8 {
-  const out = new Uint8Array(img.width * img.height);
-  for (let p = 0; p < out.length; p++) {
-    out[p] = Math.round(0.299 * img.data[3 * p] + 0.587 * img.data[3 * p + 1] + 0.114 * img.data[3 * p + 2]);
-  }
-  return { width: img.width, height: img.height, channels: 1, data: out };
+  return planeToGray8(lumaPlane(img), img.width, img.height);
 }

@@ -14,7 +14,18 @@ import type { BinaryMask, CaptionProvider, MaskProvider, MaskRequest } from './t
  * computed once per image object and shared between the two calls.
  */
 
+/** What DetectorSig needs of a detector: CenterNetDetector, or the browser app's fetch-loaded one. */
+export interface ObjectDetector {
+  detect(img: Image8, opts?: DetectOptions): Promise<Detection[]>;
+}
+
 export interface DetectorSigOptions {
+  /**
+   * A loaded detector to use (default: CenterNetDetector from node_modules, loaded on first use).
+   * The browser app passes the one it fetched from the site; an injected detector stays the
+   * caller's: dispose() leaves it alone.
+   */
+  detector?: ObjectDetector;
   detect?: DetectOptions;
   refine?: RefineOptions;
   /** Keyword vocabulary; its canonical keys are COCO class names (default: DEFAULT_VOCAB). */
@@ -28,7 +39,7 @@ export interface DetectorSigOptions {
 
 export class DetectorSig implements CaptionProvider, MaskProvider {
   readonly name = `detector:${DETECTOR_ID}`;
-  private detector?: Promise<CenterNetDetector>;
+  private loaded?: Promise<CenterNetDetector>;
   private readonly memo = new WeakMap<Image8, Promise<Detection[]>>();
 
   constructor(private readonly options: DetectorSigOptions = {}) {}
@@ -37,8 +48,8 @@ export class DetectorSig implements CaptionProvider, MaskProvider {
   detections(img: Image8): Promise<Detection[]> {
     let p = this.memo.get(img);
     if (!p) {
-      this.detector ??= CenterNetDetector.load();
-      p = this.detector.then((d) => d.detect(img, { ...this.options.detect, classes: undefined }));
+      const detector = this.options.detector ? Promise.resolve(this.options.detector) : (this.loaded ??= CenterNetDetector.load());
+      p = detector.then((d) => d.detect(img, { ...this.options.detect, classes: undefined }));
       this.memo.set(img, p);
     }
     return p;
@@ -70,8 +81,8 @@ export class DetectorSig implements CaptionProvider, MaskProvider {
   }
 
   async dispose(): Promise<void> {
-    if (this.detector) (await this.detector).dispose();
-    this.detector = undefined;
+    if (this.loaded) (await this.loaded).dispose();
+    this.loaded = undefined;
   }
 }
 

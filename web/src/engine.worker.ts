@@ -6,13 +6,14 @@ import { MismatchError, TesgError } from '../../src/errors.js';
 import { toGray } from '../../src/image/color.js';
 import type { Image8 } from '../../src/image/types.js';
 import { findMetric } from '../../src/metrics/index.js';
+import { DetectorSig } from '../../src/semantics/default-provider.js';
 import { LexiconEncoder } from '../../src/semantics/lexicon-encoder.js';
+import { runSig } from '../../src/semantics/sig.js';
 import type { SigResult } from '../../src/semantics/types.js';
 import { decodeImage } from './decode.js';
 import { BrowserCenterNet } from './detector.js';
 import { configureOrt, laplacianFallback, OnnxFuser, type Fuser } from './fusion.js';
 import { PAGE_METRICS, type Reply, type Request, type SiteManifest } from './protocol.js';
-import { BrowserDetectorSig, runBrowserSig } from './sig.js';
 
 /**
  * The engine: everything heavy runs here, off the page's thread, so the page stays responsive and
@@ -21,7 +22,7 @@ import { BrowserDetectorSig, runBrowserSig } from './sig.js';
  */
 declare const self: DedicatedWorkerGlobalScope;
 
-let sig: BrowserDetectorSig | null = null;
+let sig: DetectorSig | null = null;
 let fuser: Fuser | null = null;
 let pair: { ir: Image8; vi: Image8 } | null = null;
 let lastSig: SigResult | null = null;
@@ -48,7 +49,8 @@ async function init(id: number, base: string): Promise<void> {
   }
   await tf.ready();
   progress('loading the COCO detector (CenterNet, 4 MB)', 0.3);
-  sig = new BrowserDetectorSig(await BrowserCenterNet.load(new URL('models/centernet.json', base).href));
+  // The CLI's SIG provider and defaults, with the detector fetched from the site.
+  sig = new DetectorSig({ detector: await BrowserCenterNet.load(new URL('models/centernet.json', base).href) });
   if (manifest.network) {
     progress('loading the TeSG network (onnxruntime-web)', 0.6);
     configureOrt(base);
@@ -78,7 +80,8 @@ async function process(id: number, caption: string | undefined, keywords: string
   const { ir, vi } = pair;
   post({ id, kind: 'progress', stage: 'SIG: detecting objects, caption, masks', fraction: 0.2 });
   let t0 = performance.now();
-  const s = keywords && keywords.length === 0 ? await noKeywordSig(ir, vi, caption) : await runBrowserSig(sig, ir, vi, caption, keywords);
+  const providers = { captioner: sig, masker: sig, encoder: new LexiconEncoder() };
+  const s = keywords && keywords.length === 0 ? await noKeywordSig(ir, vi, caption) : await runSig({ ir, vi, caption, keywords, providers });
   lastSig = s;
   post({ id, kind: 'sig', sig: { caption: s.caption, captionWithout: s.captionWithout, keywords: s.keywords, maskVis: s.maskVis, maskIr: s.maskIr, mask: s.mask }, ms: performance.now() - t0 });
   post({ id, kind: 'progress', stage: fuser.network ? 'fusing (TeSG network)' : 'fusing (Laplacian fallback)', fraction: 0.5 });

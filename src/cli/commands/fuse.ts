@@ -3,7 +3,8 @@ import { TesgError, UsageError } from '../../errors.js';
 import { DEFAULT_FUSION_METHOD, fuseFiles, fuseFolders, fusionMethodNames, registerFusionMethod } from '../../fusion/index.js';
 import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../../image/depth16.js';
 import { DEFAULT_JPEG_QUALITY } from '../../image/write.js';
-import { TesgFusion } from '../../fusion/tesg-method.js';
+import { existsSync } from 'node:fs';
+import { DEFAULT_WEIGHTS_FILE, TesgFusion } from '../../fusion/tesg-method.js';
 
 registerFusionMethod(new TesgFusion());
 
@@ -15,7 +16,9 @@ interface FuseCliOptions {
   out?: string;
   ir?: string;
   vi?: string;
-  method: string;
+  method?: string;
+  caption?: string;
+  keyword: string[];
   stretch: string;
   gray?: boolean;
   quality: string;
@@ -28,9 +31,11 @@ interface FuseCliOptions {
 }
 
 /** Settings of the tesg method (src/fusion/tesg-method.ts); other methods ignore them. */
-function networkParams(o: FuseCliOptions): Record<string, string | number> {
-  const params: Record<string, string | number> = {};
+function networkParams(o: FuseCliOptions): Record<string, string | number | string[]> {
+  const params: Record<string, string | number | string[]> = {};
   if (o.weights !== undefined) params.weights = o.weights;
+  if (o.caption !== undefined) params.caption = o.caption;
+  if (o.keyword.length > 0) params.keyword = o.keyword;
   if (o.backend !== undefined) params.backend = o.backend;
   for (const key of ['threads', 'tile'] as const) {
     const v = o[key];
@@ -53,14 +58,18 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
   const folderMode = o.ir !== undefined || o.vi !== undefined;
   if (pairMode && folderMode) throw new UsageError('give either IR VI -o OUT (one pair) or --ir DIR --vi DIR --out DIR (folders), not both');
   if (!pairMode && !folderMode) throw new UsageError('nothing to fuse: give IR VI -o OUT, or --ir DIR --vi DIR --out DIR');
-  const common = { method: o.method, stretch: o.stretch as Stretch16, gray: o.gray, quality: parseQuality(o.quality), params: networkParams(o) };
+  const method = o.method ?? defaultMethod();
+  if (o.method === undefined && method !== 'tesg') {
+    process.stderr.write(`tesg: note: no trained weights at ${DEFAULT_WEIGHTS_FILE}; fusing with the classic '${method}' baseline\n`);
+  }
+  const common = { method, stretch: o.stretch as Stretch16, gray: o.gray, quality: parseQuality(o.quality), params: networkParams(o) };
   if (pairMode) {
     if (irArg === undefined || viArg === undefined) throw new UsageError('give both images: tesg fuse IR VI -o OUT');
     if (!o.out) throw new UsageError('missing -o OUT (the fused image, .png or .jpg)');
     const t0 = performance.now();
     const img = await fuseFiles(irArg, viArg, o.out, common);
     const secs = ((performance.now() - t0) / 1000).toFixed(2);
-    process.stdout.write(`wrote ${o.out} (${img.width}x${img.height} ${img.channels === 3 ? 'RGB' : 'gray'}, ${o.method}, ${secs} s)\n`);
+    process.stdout.write(`wrote ${o.out} (${img.width}x${img.height} ${img.channels === 3 ? 'RGB' : 'gray'}, ${method}, ${secs} s)\n`);
     return;
   }
   if (!o.ir || !o.vi || !o.out) throw new UsageError('folder mode needs all of --ir DIR --vi DIR --out DIR');
@@ -79,6 +88,11 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
   }
 }
 
+/** The network with the shipped weights when they are there, else the classic baseline. */
+function defaultMethod(): string {
+  return existsSync(DEFAULT_WEIGHTS_FILE) ? 'tesg' : DEFAULT_FUSION_METHOD;
+}
+
 export function register(program: Command): void {
   program
     .command('fuse')
@@ -88,7 +102,9 @@ export function register(program: Command): void {
     .option('-o, --out <path>', 'output: a .png/.jpg file for one pair, a folder for --ir/--vi (writes <stem>.png)')
     .option('--ir <dir>', 'folder of infrared images')
     .option('--vi <dir>', 'folder of visible images (paired with --ir by name stem; extensions may differ)')
-    .option('-m, --method <name>', `fusion method: ${fusionMethodNames().join(', ')}`, DEFAULT_FUSION_METHOD)
+    .option('-m, --method <name>', `fusion method: ${fusionMethodNames().join(', ')} (default: tesg with the shipped weights; ${DEFAULT_FUSION_METHOD} where there are none)`)
+    .option('--caption <text>', 'tesg method: use this caption T instead of the SIG captioner')
+    .option('--keyword <word>', 'tesg method: key object V* (repeatable), e.g. --keyword person', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--stretch <mode>', `16-bit to 8-bit mapping: ${STRETCH_MODES.join(', ')}`, DEFAULT_STRETCH)
     .option('--gray', 'write the fused gray image (default: colour it with the visible image\'s chroma)')
     .option('--quality <n>', 'JPEG quality 1..100', String(DEFAULT_JPEG_QUALITY))
