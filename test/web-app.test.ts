@@ -6,7 +6,7 @@
  *   - the downloaded fused PNG against `tesg fuse` (pixels);
  *   - the metrics shown against `tesg eval` on that downloaded file.
  * Two builds: the site as shipped (the exported network when weights/tesg.onnx exists, else the
- * labelled Laplacian fallback), and, while no network ships, a build with a small random-weight export
+ * labelled Laplacian fallback), and a build with a small random-weight export (always: it also checks that the mask reaches the network)
  * so the onnxruntime-web path is checked against `tesg fuse --method tesg --backend onnx` either way.
  * Skips only when chromium is not installed (.ci/run installs it).
  */
@@ -262,7 +262,7 @@ describe('browser app (headless chromium)', { skip, timeout: 600_000 }, () => {
     await page.close();
   });
 
-  test('the network path: onnxruntime-web equals tesg fuse --backend onnx', { skip: existsSync(SHIPPED) && 'covered by the shipped network above' }, async (t) => {
+  test('the network path on a small random-weight export: onnxruntime-web equals tesg fuse --backend onnx, and the mask reaches the network', async (t) => {
     // A small random-weight network: the plumbing (inputs, layout, colour, rounding) is what is tested.
     const { TesgModel } = await import('../src/model/model.js');
     const { exportWeightsFile } = await import('../src/export/export.js');
