@@ -1,5 +1,5 @@
 import type { Image8 } from '../../src/image/types.js';
-import type { BinaryMask } from '../../src/semantics/types.js';
+import type { SigResult } from '../../src/semantics/types.js';
 
 /** Messages between the page (main.ts) and the engine worker (engine.worker.ts). */
 
@@ -19,14 +19,8 @@ export type Request =
 /** A request without its id (the page numbers them). */
 export type RequestBody = Request extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
 
-export interface SigView {
-  caption: string;
-  captionWithout: string;
-  keywords: string[];
-  maskVis: BinaryMask;
-  maskIr: BinaryMask;
-  mask: BinaryMask;
-}
+/** What the page shows of the SIG: its result without the text embedding. */
+export type SigView = Pick<SigResult, 'caption' | 'captionWithout' | 'keywords' | 'maskVis' | 'maskIr' | 'mask'>;
 
 export type Reply =
   | { id: number; kind: 'progress'; stage: string; fraction: number }

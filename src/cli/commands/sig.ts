@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InputError, MismatchError, UsageError } from '../../errors.js';
 import { readImage } from '../../image/read.js';
-import { countUnmatched, describeUnmatched, pairByStem } from '../../util/pairing.js';
+import { countUnmatched, describeUnmatched, pairByStem, type Pairing } from '../../util/pairing.js';
 import { createProgress } from '../../util/progress.js';
 import { hasSigEntry, openSigCache, writeSigEntry } from '../../semantics/cache.js';
 import { readCaptionsFile, type UserText } from '../../semantics/captions-file.js';
@@ -78,10 +78,10 @@ function withOnnx(base: SigProviders, onnx?: OnnxProviders): SigProviders {
 
 async function sigWith(
   o: SigCli,
-  matched: Awaited<ReturnType<typeof pairByStem>>['matched'],
+  matched: Pairing['matched'],
   perStem: Map<string, UserText>,
   lone: number,
-  unmatched: Awaited<ReturnType<typeof pairByStem>>['unmatched'],
+  unmatched: Pairing['unmatched'],
   providers: SigProviders,
 ): Promise<void> {
   await openSigCache(o.out, { textEncoderId: providers.encoder.id, tokens: providers.encoder.tokens, dim: providers.encoder.dim, captioner: providers.captioner.name, masker: providers.masker.name });
