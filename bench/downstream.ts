@@ -2,8 +2,9 @@
  * `npm run bench -- downstream [--reps N]`: cost of the downstream benchmarks on this machine.
  * - detector: CenterNet on one 640x480 MSRS image (median of N, warm), and COCO-style scoring of 50
  *   images' detections;
- * - segmentation network: parameters, MACs per image, forward and training step at batch 8, 160x120
- *   (median of N, warm), and the steps/hour that implies for the recommended budget.
+ * - segmentation network: parameters, MACs per image, forward (tfjs-wasm) and a whole training step
+ *   at batch 8, 160x120 on tfjs-wasm and libtorch (1 thread each, alternated, median of N, warm), the
+ *   ratio, and the time that implies for the recommended budget.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
@@ -14,7 +15,10 @@ import { CenterNetDetector } from '../src/semantics/detector.js';
 import { mapDetections, readLabelSet, DEFAULT_DETECTION_OPTIONS } from '../src/downstream/detect.js';
 import { cocoToMsrs } from '../src/downstream/classes.js';
 import { scoreDetections, type ImageDetections } from '../src/downstream/map.js';
-import { crossEntropy, DEFAULT_SEGNET, initSegParams, paramCount, segForward } from '../src/downstream/segnet.js';
+import { DEFAULT_SEGNET, initSegParams, initSegWeights, paramCount, segForward } from '../src/downstream/segnet.js';
+import { makeSegStepper, type SegBackend } from '../src/downstream/segtrain.js';
+import type { SegBatch } from '../src/downstream/segstep.js';
+import { loadTorch, torchAvailable, torchUnavailableReason } from '../src/runtime/torch.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -66,21 +70,39 @@ export async function run(args: string[]): Promise<void> {
   }
 
   const p = initSegParams(DEFAULT_SEGNET, 1);
-  const vars = [...p.values()];
   const [B, H, W] = [8, 120, 160];
   const x = tf.randomNormal([B, H, W, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const y = tf.randomUniformInt([B, H, W], 0, 9, 2) as unknown as tf.Tensor3D;
   const macs = segMacs(H, W);
   const fwd = await timeIt(reps, () => tf.tidy(() => void segForward(p, DEFAULT_SEGNET, x).dataSync()));
-  const step = await timeIt(reps, () =>
-    tf.tidy(() => {
-      const { value } = tf.variableGrads(() => crossEntropy(segForward(p, DEFAULT_SEGNET, x), y, 9), vars);
-      value.dataSync();
-    }),
-  );
   console.log(`segmentation U-Net: ${paramCount(p)} parameters, ${(macs / 1e9).toFixed(3)} GMAC per ${W}x${H} image`);
-  console.log(`  forward, batch ${B}: ${fwd.toFixed(0)} ms (${((2 * macs * B) / fwd / 1e6).toFixed(1)} GFLOP/s)`);
-  console.log(`  training step (fwd+bwd, no optimiser), batch ${B}: ${step.toFixed(0)} ms (${((6 * macs * B) / step / 1e6).toFixed(1)} GFLOP/s at 3x forward FLOPs)`);
-  console.log(`  => 3000 steps (recommended budget, ~22 epochs of 1083 images) take ~${((3000 * step) / 3.6e6).toFixed(2)} h per method`);
-  tf.dispose([x, y, ...vars]);
+  console.log(`  forward on tfjs-wasm, batch ${B}: ${fwd.toFixed(0)} ms (${((2 * macs * B) / fwd / 1e6).toFixed(1)} GFLOP/s)`);
+  tf.dispose([x, ...p.values()]);
+
+  // A whole training step (gradients + Adam) on each backend, measured alternately in one run.
+  const batch: SegBatch = {
+    x: new Float32Array(B * H * W * 3).map((_, i) => Math.sin(i * 0.37) * 2),
+    y: new Int32Array(B * H * W).map((_, i) => (i * 7919) % 9),
+    shape: [B, H, W],
+  };
+  const backends: SegBackend[] = torchAvailable() ? ['tfjs', 'torch'] : ['tfjs'];
+  if (torchAvailable()) loadTorch().setNumThreads(1);
+  const steppers = backends.map((b) => makeSegStepper(b, DEFAULT_SEGNET, initSegWeights(DEFAULT_SEGNET, 1)));
+  const times: number[][] = backends.map(() => []);
+  for (let r = 0; r <= reps; r++) {
+    for (let k = 0; k < steppers.length; k++) {
+      const t = performance.now();
+      await steppers[k].gradients(batch);
+      steppers[k].apply(1e-3);
+      if (r > 0) times[k].push(performance.now() - t); // r = 0 warms up
+    }
+  }
+  const med = times.map(median);
+  backends.forEach((b, k) => {
+    const name = b === 'torch' ? `libtorch ${loadTorch().torchVersion}, 1 thread` : 'tfjs-wasm';
+    console.log(`  training step (fwd + bwd + Adam), batch ${B}, ${name}: ${med[k].toFixed(0)} ms (${((6 * macs * B) / med[k] / 1e6).toFixed(1)} GFLOP/s at 3x forward FLOPs)` +
+      ` => 3000 steps (the recommended budget) ~${((3000 * med[k]) / 6e4).toFixed(0)} min per method`);
+  });
+  if (med.length === 2) console.log(`  libtorch / tfjs-wasm step time: ${(med[1] / med[0]).toFixed(3)} (${(med[0] / med[1]).toFixed(1)}x faster)`);
+  else console.log(`  libtorch: not built (${torchUnavailableReason()})`);
+  steppers.forEach((s) => s.dispose());
 }

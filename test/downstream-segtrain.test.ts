@@ -57,12 +57,13 @@ test('overfits one small image: loss falls, pixel accuracy near 1, no leaked ten
     const first = r.log[0][1], last = r.log[r.log.length - 1][1];
     assert.ok(first > 0.8, `initial loss ${first} should be near ln 3`);
     assert.ok(last < 0.02 * first, `loss ${first} -> ${last} should fall by > 98%`);
-    const scores = await evaluateSegmentation(r.params, NET, set, true);
+    const params = await r.stepper.tfjsParams();
+    const scores = await evaluateSegmentation(params, NET, set, true);
     assert.ok(scores.pixelAccuracy > 0.99, `pixel accuracy ${scores.pixelAccuracy}`);
     assert.ok(scores.miou > 0.95, `mIoU ${scores.miou}`);
-    const params = [...r.params.values()];
-    assert.equal(tf.memory().numTensors - params.length, before, 'only the parameters stay allocated');
-    tf.dispose(params);
+    r.stepper.dispose();
+    assert.equal(tf.memory().numTensors - params.size, before, 'only the scoring copy of the parameters stays allocated');
+    tf.dispose([...params.values()]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -74,15 +75,14 @@ test('resume continues exactly: 4 steps = 2 steps + resume to 4', async () => {
   try {
     const set = oneImageSet();
     const straight = await trainSegmentation(set, opts({ steps: 4, outDir: dir2 }));
-    await trainSegmentation(set, opts({ steps: 4, checkpointEvery: 2, outDir: dir, stopAfter: 2 }));
+    (await trainSegmentation(set, opts({ steps: 4, checkpointEvery: 2, outDir: dir, stopAfter: 2 }))).stepper.dispose();
     await assert.rejects(trainSegmentation(set, opts({ steps: 4, outDir: dir })), /exists: pass --resume/);
     await assert.rejects(trainSegmentation(set, opts({ steps: 4, outDir: dir, resume: true, seed: 5 })), /made with other settings/);
     const resumed = await trainSegmentation(set, opts({ steps: 4, outDir: dir, resume: true }));
     assert.deepEqual(resumed.log, straight.log);
-    for (const [name, v] of straight.params) {
-      assert.deepEqual(await resumed.params.get(name)!.data(), await v.data(), name);
-    }
-    tf.dispose([...straight.params.values(), ...resumed.params.values()]);
+    assert.deepEqual(await resumed.stepper.arrays(), await straight.stepper.arrays());
+    straight.stepper.dispose();
+    resumed.stepper.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(dir2, { recursive: true, force: true });

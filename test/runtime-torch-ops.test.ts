@@ -16,7 +16,7 @@ import type { TorchAddon, TorchTensor } from '../src/runtime/torch.js';
 import { loadTorch, torchUnavailableReason } from '../src/runtime/torch.js';
 import { fusionLoss } from '../src/training/losses.js';
 import { AdamW } from '../src/training/adamw.js';
-import { adamwConstants } from '../src/training/torch-step.js';
+import { adamwConstants } from '../src/training/adamw.js';
 import { lcg, randomFloats } from './helpers/model-fixtures.js';
 
 const skip = torchUnavailableReason() ?? false;

@@ -154,6 +154,22 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   def(env, exports, "rgbToY", [](const Napi::CallbackInfo& i) { return tesg::rgbToY(tensorArg(i, 0)); });
   def(env, exports, "ssim", [](const Napi::CallbackInfo& i) { return tesg::ssim(tensorArg(i, 0), tensorArg(i, 1)); });
   def(env, exports, "sobelMagnitude", [](const Napi::CallbackInfo& i) { return tesg::sobelMagnitude(tensorArg(i, 0)); });
+  def(env, exports, "convSame", [](const Napi::CallbackInfo& i) {
+    return tesg::convSame(tensorArg(i, 0), tensorArg(i, 1), optTensorArg(i, 2), intArg(i, 3));
+  });
+  def(env, exports, "maxPool2", [](const Napi::CallbackInfo& i) { return tesg::maxPool2(tensorArg(i, 0)); });
+  def(env, exports, "resizeBilinear", [](const Napi::CallbackInfo& i) {
+    return tesg::resizeBilinear(tensorArg(i, 0), intArg(i, 1), intArg(i, 2));
+  });
+  exports.Set("segLoss", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+                return guarded(info, [&]() -> Napi::Value {
+                  tesg::SegLoss r = tesg::segLoss(tensorArg(info, 0), tensorArg(info, 1));
+                  Napi::Object out = Napi::Object::New(info.Env());
+                  out.Set("loss", Wrap(info.Env(), r.loss));
+                  out.Set("accuracy", Wrap(info.Env(), r.accuracy));
+                  return out;
+                });
+              }));
   def(env, exports, "sum", [](const Napi::CallbackInfo& i) { return tensorArg(i, 0).sum(); });
   return exports;
 }

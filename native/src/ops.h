@@ -19,6 +19,18 @@ at::Tensor linear(const at::Tensor& t, const at::Tensor& w, const OptT& b);
 at::Tensor channelAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& temperature,
                             int64_t heads);
 at::Tensor tokenAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t heads);
+// The segmentation benchmark's U-Net (segnet.cc), with TensorFlow's padding and resizing conventions.
+/** Convolution with TF 'same' padding at any stride (the odd pixel padded after). */
+at::Tensor convSame(const at::Tensor& x, const at::Tensor& w, const OptT& b, int64_t stride);
+/** 2x2 max-pool, stride 2, TF 'same' padding. */
+at::Tensor maxPool2(const at::Tensor& x);
+/** tf.image.resizeBilinear with alignCorners = halfPixelCenters = false, NHWC. */
+at::Tensor resizeBilinear(const at::Tensor& x, int64_t outH, int64_t outW);
+struct SegLoss {
+  at::Tensor loss, accuracy;
+};
+/** Mean softmax cross-entropy of NHWC logits against class indices [B, H, W] (any dtype), and the pixel accuracy (no gradient). */
+SegLoss segLoss(const at::Tensor& logits, const at::Tensor& labels);
 /** BT.601 luminance of [..., 3] RGB as [..., 1]. */
 at::Tensor rgbToY(const at::Tensor& rgb);
 

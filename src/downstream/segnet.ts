@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { NamedArray } from '../model/params.js';
 import { Rng } from './rng.js';
 
 /**
@@ -45,58 +46,89 @@ function convSpecs(cfg: SegNetConfig): ConvSpec[] {
   return specs;
 }
 
-/** He-normal weights from a seeded RNG (identical on every backend), zero biases. */
-export function initSegParams(cfg: SegNetConfig, seed: number): SegParams {
+/** He-normal weights from a seeded RNG (identical on every backend), zero biases, in checkpoint order. */
+export function initSegWeights(cfg: SegNetConfig, seed: number): Map<string, NamedArray> {
   const rng = new Rng(seed);
-  const params: SegParams = new Map();
+  const out = new Map<string, NamedArray>();
   for (const s of convSpecs(cfg)) {
     const n = s.k * s.k * s.cin * s.cout;
     const std = Math.sqrt(2 / (s.k * s.k * s.cin));
     const w = new Float32Array(n);
     for (let i = 0; i < n; i++) w[i] = rng.normal() * std;
-    params.set(`${s.name}/w`, tf.tidy(() => tf.variable(tf.tensor4d(w, [s.k, s.k, s.cin, s.cout]), true)));
-    params.set(`${s.name}/b`, tf.tidy(() => tf.variable(tf.zeros([s.cout]), true)));
+    out.set(`${s.name}/w`, { shape: [s.k, s.k, s.cin, s.cout], data: w });
+    out.set(`${s.name}/b`, { shape: [s.cout], data: new Float32Array(s.cout) });
   }
+  return out;
+}
+
+/** tfjs variables holding `weights` (trainable). */
+export function segParamsFromArrays(weights: Map<string, NamedArray>): SegParams {
+  const params: SegParams = new Map();
+  for (const [name, a] of weights) params.set(name, tf.tidy(() => tf.variable(tf.tensor(a.data, a.shape), true)));
   return params;
 }
 
-export function paramCount(params: SegParams): number {
+export function initSegParams(cfg: SegNetConfig, seed: number): SegParams {
+  return segParamsFromArrays(initSegWeights(cfg, seed));
+}
+
+export function paramCount(params: Map<string, { size: number } | NamedArray>): number {
   let n = 0;
-  for (const v of params.values()) n += v.size;
+  for (const v of params.values()) n += 'size' in v ? v.size : v.data.length;
   return n;
 }
 
-function conv(x: tf.Tensor4D, p: SegParams, name: string, relu: boolean, strides = 1): tf.Tensor4D {
-  return tf.fused.conv2d({
-    x,
-    filter: p.get(`${name}/w`) as tf.Tensor4D,
-    bias: p.get(`${name}/b`),
-    strides,
-    pad: 'same',
-    activation: relu ? 'relu' : 'linear',
-  });
+/**
+ * What the network needs of a backend. Feature maps are NHWC; conv uses TF 'same' padding and
+ * resize is tf.image.resizeBilinear's (no half-pixel centres), so every backend computes the same
+ * function: tfjs below, libtorch in ./segnet-torch.ts (native/src/segnet.cc).
+ */
+export interface SegLayers<T> {
+  /** Convolution `name` (weights `${name}/w`, `${name}/b`) at `stride`, then ReLU if asked. */
+  conv(x: T, name: string, stride: number, relu: boolean): T;
+  maxPool2(x: T): T;
+  resize(x: T, height: number, width: number): T;
+  concat(a: T, b: T): T;
+  /** [height, width] of a feature map. */
+  size(x: T): [number, number];
 }
 
 /**
- * Forward pass: [B, H, W, C] images scaled to about -2..2 -> [B, H, W, classes] logits.
- * Any H, W work (upsampling resizes to the skip's exact size).
+ * The network, once for every backend: [B, H, W, C] images scaled to about -2..2 -> [B, H, W,
+ * classes] logits. Any H, W work (upsampling resizes to the skip's exact size).
  */
-export function segForward(params: SegParams, cfg: SegNetConfig, x: tf.Tensor4D): tf.Tensor4D {
-  const skips: tf.Tensor4D[] = [];
+export function segNetwork<T>(L: SegLayers<T>, cfg: SegNetConfig, x: T): T {
+  const skips: T[] = [];
   let h = x;
   cfg.widths.forEach((_, l) => {
-    if (l > 0) h = tf.maxPool(h, 2, 2, 'same');
-    h = conv(conv(h, params, `enc${l}a`, true, l === 0 ? cfg.stemStride : 1), params, `enc${l}b`, true);
+    if (l > 0) h = L.maxPool2(h);
+    h = L.conv(L.conv(h, `enc${l}a`, l === 0 ? cfg.stemStride : 1, true), `enc${l}b`, 1, true);
     skips.push(h);
   });
   for (let l = cfg.widths.length - 2; l >= 0; l--) {
-    const skip = skips[l];
-    const up = tf.image.resizeBilinear(h, [skip.shape[1], skip.shape[2]]);
-    h = conv(conv(tf.concat([up, skip], 3), params, `dec${l}a`, true), params, `dec${l}b`, true);
+    const [sh, sw] = L.size(skips[l]);
+    h = L.conv(L.conv(L.concat(L.resize(h, sh, sw), skips[l]), `dec${l}a`, 1, true), `dec${l}b`, 1, true);
   }
-  const logits = conv(h, params, 'head', false);
-  if (logits.shape[1] === x.shape[1] && logits.shape[2] === x.shape[2]) return logits;
-  return tf.image.resizeBilinear(logits, [x.shape[1], x.shape[2]]);
+  const logits = L.conv(h, 'head', 1, false);
+  const [ih, iw] = L.size(x);
+  const [lh, lw] = L.size(logits);
+  return lh === ih && lw === iw ? logits : L.resize(logits, ih, iw);
+}
+
+function tfjsLayers(p: SegParams): SegLayers<tf.Tensor4D> {
+  return {
+    conv: (x, name, strides, relu) =>
+      tf.fused.conv2d({ x, filter: p.get(`${name}/w`) as tf.Tensor4D, bias: p.get(`${name}/b`), strides, pad: 'same', activation: relu ? 'relu' : 'linear' }),
+    maxPool2: (x) => tf.maxPool(x, 2, 2, 'same'),
+    resize: (x, h, w) => tf.image.resizeBilinear(x, [h, w]),
+    concat: (a, b) => tf.concat([a, b], 3),
+    size: (x) => [x.shape[1], x.shape[2]],
+  };
+}
+
+/** The network on tfjs. */
+export function segForward(params: SegParams, cfg: SegNetConfig, x: tf.Tensor4D): tf.Tensor4D {
+  return segNetwork(tfjsLayers(params), cfg, x);
 }
 
 /** Mean per-pixel softmax cross-entropy; `labels` holds class indices [B, H, W]. */

@@ -9,8 +9,9 @@ import { MSRS_SEGMENTATION_CLASSES } from './classes.js';
 import { SEG_CAPTION, segmentationCsv, segmentationMarkdown, type SegmentationResult } from './report.js';
 import { loadSegSet } from './segdata.js';
 import { evaluateSegmentation } from './segeval.js';
-import { DEFAULT_SEGNET, paramCount } from './segnet.js';
-import { trainSegmentation } from './segtrain.js';
+import { DEFAULT_SEGNET, paramCount, type SegParams } from './segnet.js';
+import { trainSegmentation, type SegBackend } from './segtrain.js';
+import { loadTorch } from '../runtime/torch.js';
 
 /**
  * `tesg downstream segment` end to end: read and resize the training pairs, train (resumable), score
@@ -35,6 +36,10 @@ export interface SegmentRunOptions {
   resume: boolean;
   stopAfter?: number;
   quiet?: boolean;
+  /** Training backend: tfjs (wasm) or torch (the native addon). Scoring always runs on tfjs-wasm. */
+  backend: SegBackend;
+  /** libtorch threads (torch backend). */
+  threads?: number;
 }
 
 export const DEFAULT_SEGMENT = { steps: 3000, batch: 8, width: 160, height: 120, seed: 1, lr: 2e-3, checkpointEvery: 100 };
@@ -45,21 +50,24 @@ export async function runSegmentation(o: SegmentRunOptions): Promise<Segmentatio
   const classes = MSRS_SEGMENTATION_CLASSES.length;
   const train = await loadSegSet({ imagesDir: o.trainImages, labelsDir: o.trainLabels, width: o.width, height: o.height, classes, resizeLabels: true, quiet: o.quiet });
   const net = DEFAULT_SEGNET;
+  if (o.backend === 'torch') loadTorch().setNumThreads(o.threads ?? 1);
   const r = await trainSegmentation(train, {
     net, steps: o.steps, batch: o.batch, lr: o.lr, seed: o.seed, checkpointEvery: o.checkpointEvery, outDir: o.outDir,
-    resume: o.resume, stopAfter: o.stopAfter, quiet: o.quiet, dataId: `${train.stems.length} images, first ${train.stems[0]}, last ${train.stems[train.stems.length - 1]}`,
+    resume: o.resume, stopAfter: o.stopAfter, quiet: o.quiet, backend: o.backend, dataId: `${train.stems.length} images, first ${train.stems[0]}, last ${train.stems[train.stems.length - 1]}`,
   });
+  let params: SegParams | null = null;
   try {
     if (r.steps < o.steps) return null; // stopped early on purpose: no scores yet
+    params = await r.stepper.tfjsParams();
     const test = await loadSegSet({ imagesDir: o.testImages, labelsDir: o.testLabels, width: o.width, height: o.height, classes, resizeLabels: false, quiet: o.quiet });
     const t0 = Date.now();
-    const s = await evaluateSegmentation(r.params, net, test, o.quiet);
+    const s = await evaluateSegmentation(params, net, test, o.quiet);
     const result: SegmentationResult = {
       method: o.name,
       trainImages: o.trainImages,
       testImages: o.testImages,
-      backend: `tfjs-${backend.backend}${backend.simd ? ' (SIMD)' : ''}, ${backend.threads} thread`,
-      params: paramCount(r.params),
+      backend: o.backend === 'torch' ? `libtorch ${loadTorch().torchVersion}, ${o.threads ?? 1} thread(s)` : `tfjs-${backend.backend}${backend.simd ? ' (SIMD)' : ''}, ${backend.threads} thread`,
+      params: paramCount(params),
       settings: { steps: o.steps, batch: o.batch, lr: o.lr, seed: o.seed, width: o.width, height: o.height },
       trainSeconds: r.seconds,
       evalSeconds: (Date.now() - t0) / 1000,
@@ -72,7 +80,8 @@ export async function runSegmentation(o: SegmentRunOptions): Promise<Segmentatio
     await writeFileAtomic(path.join(o.outDir, 'result.json'), JSON.stringify(result, null, 1) + '\n');
     return result;
   } finally {
-    tf.dispose([...r.params.values()]);
+    r.stepper.dispose();
+    if (params) tf.dispose([...params.values()]);
   }
 }
 

@@ -81,6 +81,12 @@ export interface TorchAddon {
   ssim(a: T, b: T): T;
   sobelMagnitude(x: T): T;
   sum(x: T): T;
+  /** Segmentation U-Net ops (native/src/segnet.cc): TF 'same' padding and legacy bilinear resizing. */
+  convSame(x: T, w: T, b: T | null, stride: number): T;
+  maxPool2(x: T): T;
+  resizeBilinear(x: T, outH: number, outW: number): T;
+  /** Mean softmax cross-entropy of NHWC logits against class indices [B, H, W]; pixel accuracy without gradient. */
+  segLoss(logits: T, labels: T): { loss: T; accuracy: T };
   /** weights: [ssim, intensity, gradient, color]. */
   fusionLoss(out: T, outputRgb: boolean, ir: T, viRgb: T, weights: [number, number, number, number]): TorchLossTerms;
   gradNorm(params: T[]): number;

@@ -1,5 +1,6 @@
 import { tf } from '../model/tfjs.js';
 import type { NamedArray } from '../model/params.js';
+import type { AdamWConstants } from '../runtime/torch.js';
 
 /**
  * AdamW (Loshchilov & Hutter), exactly as torch.optim.AdamW: decoupled weight decay
@@ -86,4 +87,19 @@ export class AdamW {
       s.clear();
     }
   }
+}
+
+/** The scalars of AdamW step t for the libtorch addon's adamwStep, in double exactly as AdamW.step computes them. */
+export function adamwConstants(o: AdamWOptions, t: number): AdamWConstants {
+  return {
+    beta1: o.beta1,
+    oneMinusBeta1: 1 - o.beta1,
+    beta2: o.beta2,
+    oneMinusBeta2: 1 - o.beta2,
+    bc1: 1 - o.beta1 ** t,
+    bc2: 1 - o.beta2 ** t,
+    decay: 1 - o.lr * o.weightDecay,
+    lr: o.lr,
+    eps: o.eps,
+  };
 }

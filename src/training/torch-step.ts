@@ -4,9 +4,9 @@ import { viChannels } from '../model/config.js';
 import { tesgNetwork } from '../model/network.js';
 import { TorchOps, TorchParamStore } from '../model/ops-torch.js';
 import type { NamedArray } from '../model/params.js';
-import type { AdamWConstants, TorchAddon, TorchTensor } from '../runtime/torch.js';
+import type { TorchAddon, TorchTensor } from '../runtime/torch.js';
 import { loadTorch } from '../runtime/torch.js';
-import type { AdamWOptions } from './adamw.js';
+import { adamwConstants, type AdamWOptions } from './adamw.js';
 import type { Batch } from './data.js';
 import type { LossWeights } from './losses.js';
 
@@ -214,20 +214,6 @@ export class TorchTrainStep {
   }
 }
 
-/** The scalars of AdamW step t, computed in double exactly as AdamW.step (./adamw.ts) computes them. */
-export function adamwConstants(o: AdamWOptions, t: number): AdamWConstants {
-  return {
-    beta1: o.beta1,
-    oneMinusBeta1: 1 - o.beta1,
-    beta2: o.beta2,
-    oneMinusBeta2: 1 - o.beta2,
-    bc1: 1 - o.beta1 ** t,
-    bc2: 1 - o.beta2 ** t,
-    decay: 1 - o.lr * o.weightDecay,
-    lr: o.lr,
-    eps: o.eps,
-  };
-}
 
 /** Samples [from, from + n) of a batch (views, no copy). */
 export function sliceBatch(b: Batch, from: number, n: number): Batch {

@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js';
 import type { ClassMapName } from '../../downstream/classes.js';
 import { DEFAULT_DETECTION_OPTIONS, runDetection, type DetectionMethod } from '../../downstream/detect.js';
 import { detectionCaption, detectionMarkdown, writeDetectionReport } from '../../downstream/report.js';
+import { torchUnavailableReason } from '../../runtime/torch.js';
 import { DEFAULT_SEGMENT, readSegmentationResults, runSegmentation, writeSegmentationTable } from '../../downstream/segrun.js';
 
 /**
@@ -91,14 +92,18 @@ interface SegmentCli {
   resume?: boolean;
   stopAfter?: number;
   table?: string;
+  backend: string;
+  threads: number;
 }
 
 async function segment(o: SegmentCli): Promise<void> {
   const name = o.name ?? path.basename(path.resolve(o.trainImages));
+  if (!['auto', 'torch', 'wasm'].includes(o.backend)) throw new UsageError(`--backend must be auto, torch or wasm, got '${o.backend}'`);
+  const torch = o.backend === 'torch' || (o.backend === 'auto' && torchUnavailableReason() === null);
   const result = await runSegmentation({
     name, trainImages: o.trainImages, trainLabels: o.trainLabels, testImages: o.testImages, testLabels: o.testLabels,
     outDir: o.out, steps: o.steps, batch: o.batch, ...o.size, seed: o.seed, lr: o.lr, checkpointEvery: o.checkpointEvery,
-    resume: Boolean(o.resume), stopAfter: o.stopAfter,
+    resume: Boolean(o.resume), stopAfter: o.stopAfter, backend: torch ? 'torch' : 'tfjs', threads: o.threads,
   });
   if (!result) {
     process.stderr.write(`stopped at step ${o.stopAfter} of ${o.steps} (checkpoint in ${o.out}); continue with the same options and --resume\n`);
@@ -147,6 +152,8 @@ export function register(program: Command): void {
     .option('--checkpoint-every <n>', 'steps between checkpoints', num('--checkpoint-every', 1, 1e7, true), DEFAULT_SEGMENT.checkpointEvery)
     .option('--resume', 'continue the checkpoint in --out')
     .option('--stop-after <n>', 'stop (with a checkpoint) after this step; continue later with --resume', num('--stop-after', 1, 1e7, true))
+    .option('--backend <name>', 'training backend: auto (libtorch when its addon is built, else wasm) | torch | wasm; a checkpoint moves between them', 'auto')
+    .option('--threads <n>', 'libtorch threads (run two methods at once on two cores with 1 each)', num('--threads', 1, 256, true), 1)
     .action(segment);
   ds.command('seg-table')
     .description('collect the result.json of several segment runs into one Table-3-style table')
