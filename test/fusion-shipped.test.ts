@@ -55,3 +55,19 @@ test('ONNX Runtime and tfjs run the shipped weights to the same 640x480 image (w
   assert.ok(max <= 1, `max difference ${max}`);
   assert.ok(off / a.data.length < 0.01, `${off} of ${a.data.length} values differ`);
 });
+
+test('--sig: fusing from a SIG cache (tesg sig) gives the same image as running the SIG; a missing entry is a one-line error', async () => {
+  const cache = path.join(tmp, 'sig'), outDir = path.join(tmp, 'from-cache'), ref = path.join(tmp, 'live-01102N.png');
+  await tesg('sig', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', cache);
+  await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', ref);
+  const r = await tesg('fuse', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', outDir, '--sig', cache);
+  assert.match(r.stdout, /fused 2, skipped 0 existing, failed 0/);
+  const [live, cached] = await Promise.all([readImage(ref), readImage(path.join(outDir, '01102N.png'))]);
+  assert.deepEqual(cached.data, live.data);
+  const empty = path.join(tmp, 'empty-sig');
+  await assert.rejects(tesg('fuse', sample('ir', '00537D'), sample('vi', '00537D'), '-o', path.join(tmp, 'x.png'), '--sig', empty), (err: { code: number; stderr: string }) => {
+    assert.equal(err.code, 2);
+    assert.match(err.stderr, /^tesg: error: .*text[/\\]00537D\.json: no SIG cache entry for '00537D'; run tesg sig on its folder first\n$/);
+    return true;
+  });
+});

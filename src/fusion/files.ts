@@ -62,7 +62,7 @@ export async function fuseFiles(irPath: string, viPath: string, outPath: string,
   await refuseProtected(outPath, [irPath, viPath]);
   const [ir, vi] = await Promise.all([readImage(irPath, { stretch }), readImage(viPath, { stretch })]);
   assertSameSize(ir, irPath, vi, viPath);
-  const fused = await method.fuse(ir, vi, { gray: opts.gray, params: opts.params });
+  const fused = await method.fuse(ir, vi, { gray: opts.gray, params: opts.params, stem: path.parse(irPath).name });
   await writeImage(outPath, fused, { protect: [irPath, viPath], quality: opts.quality });
   return fused;
 }

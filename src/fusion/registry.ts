@@ -12,6 +12,11 @@ export interface FuseOptions {
    * return one channel.
    */
   gray?: boolean;
+  /**
+   * The pair's name stem (tesg fuse sets it: the shared stem in folder mode, the IR file's stem for one
+   * pair), for methods that look up per-pair data, e.g. the tesg method's SIG cache (params.sig).
+   */
+  stem?: string;
   /** Method-specific settings, e.g. { levels: 5 } for laplacian; a method ignores keys it does not know. */
   params?: Readonly<Record<string, string | number | boolean | readonly string[]>>;
 }

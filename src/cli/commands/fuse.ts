@@ -28,6 +28,7 @@ interface FuseCliOptions {
   backend?: string;
   threads?: string;
   tile?: string;
+  sig?: string;
 }
 
 /** Settings of the tesg method (src/fusion/tesg-method.ts); other methods ignore them. */
@@ -37,6 +38,7 @@ function networkParams(o: FuseCliOptions): Record<string, string | number | stri
   if (o.caption !== undefined) params.caption = o.caption;
   if (o.keyword.length > 0) params.keyword = o.keyword;
   if (o.backend !== undefined) params.backend = o.backend;
+  if (o.sig !== undefined) params.sig = o.sig;
   for (const key of ['threads', 'tile'] as const) {
     const v = o[key];
     if (v === undefined) continue;
@@ -110,6 +112,7 @@ export function register(program: Command): void {
     .option('--quality <n>', 'JPEG quality 1..100', String(DEFAULT_JPEG_QUALITY))
     .option('--overwrite', 'folder mode: redo outputs that already exist (default: skip them, so reruns resume)')
     .option('--allow-missing', 'folder mode: fuse the complete pairs and list files without a partner, instead of failing')
+    .option('--sig <dir>', 'tesg method: read M and F_t from this SIG cache (`tesg sig --out DIR` on the same images) instead of running the SIG')
     .option('--weights <file>', 'tesg method: weights (.safetensors; the exported .onnx beside it is used when present)')
     .option('--backend <name>', 'tesg method: onnx or tfjs (default: onnx when <weights>.onnx exists)')
     .option('--threads <n>', 'tesg method: onnxruntime threads (default: all cores)')
