@@ -2,7 +2,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { MSRS_DETECTION_CLASSES, MSRS_SEGMENTATION_CLASSES, type ClassMapName } from './classes.js';
 import { DETECTOR_ID, type DetectionRow } from './detect.js';
-import { downstreamCsv, downstreamMarkdown } from './table.js';
+import { downstreamCsv, downstreamMarkdown, type TableColumn } from './table.js';
 
 /** Table 2 / Table 3 output: Markdown to print, CSV and JSON files written atomically. */
 
@@ -73,18 +73,54 @@ export interface SegmentationResult {
 
 export const SEG_CAPTION =
   "Segmentation IoU (%) on the labelled test pairs (form of the paper's Table 3). Network: a small U-Net " +
-  "(~0.49 M parameters, tfjs), trained from scratch on each method's images with the same seed and step budget, NOT the " +
+  "(~0.49 M parameters; libtorch or tfjs-wasm, the same function), trained from scratch on each method's images with the same seed(s) and step budget, NOT the " +
   "paper's DeepLabV3+ for 370 epochs; figures compare methods under that fixed budget and are not comparable with the " +
   'paper. IoU from one confusion matrix over all test pixels; mIoU over the 9 classes (background included), classes absent ' +
   'from both labels and predictions left out. Best in bold, second underlined.';
 
 const SEG_HEADERS = ['Background', 'Car', 'Person', 'Bike', 'Curve', 'Car stop', 'Guardrail', 'Color cone', 'Bump'];
 
+/** The runs of one method (same row name), e.g. the same budget under several seeds. */
+export interface SegmentationGroup {
+  method: string;
+  runs: SegmentationResult[];
+  /** Per class, mean over the runs of the IoUs that are not null (null when all are). */
+  iou: (number | null)[];
+  miou: number;
+  /** max - min of the runs' mIoU (0 for one run). */
+  miouSpread: number;
+}
+
+/** Group results by method name, in order of first appearance, and average each group's IoUs. */
+export function groupSegmentation(results: SegmentationResult[]): SegmentationGroup[] {
+  const by = new Map<string, SegmentationResult[]>();
+  for (const r of results) by.set(r.method, [...(by.get(r.method) ?? []), r]);
+  return [...by].map(([method, runs]) => {
+    const iou = runs[0].iou.map((_, c) => {
+      const vs = runs.map((r) => r.iou[c]).filter((v): v is number => v !== null);
+      return vs.length ? vs.reduce((s, v) => s + v, 0) / vs.length : null;
+    });
+    const m = runs.map((r) => r.miou);
+    return { method, runs, iou, miou: m.reduce((s, v) => s + v, 0) / m.length, miouSpread: Math.max(...m) - Math.min(...m) };
+  });
+}
+
+/**
+ * Table 3: one row per method; a method with several runs (seeds) shows their mean, "(mean of n)" in
+ * its name, and a "mIoU spread" column (max - min over its runs, unranked) tells how much of a gap
+ * between rows is seed noise.
+ */
 export function segmentationMarkdown(results: SegmentationResult[]): string {
-  const cols = [...SEG_HEADERS, 'mIoU'].map((h) => ({ header: h, decimals: 2 }));
+  const groups = groupSegmentation(results);
+  const multi = groups.some((g) => g.runs.length > 1);
+  const cols: TableColumn[] = [...SEG_HEADERS, 'mIoU'].map((h) => ({ header: h, decimals: 2 }));
+  if (multi) cols.push({ header: 'mIoU spread', decimals: 2, ranked: false });
   return downstreamMarkdown(
     cols,
-    results.map((r) => ({ name: r.method, values: [...r.iou.map((v) => (v === null ? NaN : v)), r.miou] })),
+    groups.map((g) => ({
+      name: g.runs.length > 1 ? `${g.method} (mean of ${g.runs.length})` : g.method,
+      values: [...g.iou.map((v) => (v === null ? NaN : v)), g.miou, ...(multi ? [g.runs.length > 1 ? g.miouSpread : NaN] : [])],
+    })),
   );
 }
 

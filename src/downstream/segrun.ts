@@ -6,7 +6,7 @@ import { ensureGradients } from '../model/tfjs.js';
 import { initBackend } from '../runtime/backend.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { MSRS_SEGMENTATION_CLASSES } from './classes.js';
-import { SEG_CAPTION, segmentationCsv, segmentationMarkdown, type SegmentationResult } from './report.js';
+import { groupSegmentation, SEG_CAPTION, segmentationCsv, segmentationMarkdown, type SegmentationResult } from './report.js';
 import { loadSegSet } from './segdata.js';
 import { evaluateSegmentation } from './segeval.js';
 import { DEFAULT_SEGNET, paramCount, type SegParams } from './segnet.js';
@@ -106,9 +106,19 @@ export async function readSegmentationResults(dirs: string[]): Promise<Segmentat
 }
 
 export async function writeSegmentationTable(outDir: string, results: SegmentationResult[]): Promise<{ markdown: string; files: string[] }> {
-  const budget = [...new Set(results.map((r) => `${r.settings.steps} steps x batch ${r.settings.batch} at ${r.settings.width}x${r.settings.height}, seed ${r.settings.seed}`))];
-  const note = budget.length === 1 ? `Budget: ${budget[0]}.` : `WARNING: rows used different budgets (${budget.join('; ')}): not a fair comparison.`;
-  const markdown = `${SEG_CAPTION} ${note}\n\n${segmentationMarkdown(results)}\n\nTraining wall time: ${results.map((r) => `${r.method} ${(r.trainSeconds / 60).toFixed(1)} min`).join(', ')}\n`;
+  // The budget is everything but the seed: seeds may differ (several runs of a method are averaged).
+  const budget = [...new Set(results.map((r) => `${r.settings.steps} steps x batch ${r.settings.batch} at ${r.settings.width}x${r.settings.height}, lr ${r.settings.lr}`))];
+  const seeds = [...new Set(results.map((r) => r.settings.seed))].sort((a, b) => a - b);
+  const note = budget.length === 1
+    ? `Budget: ${budget[0]}; seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}.`
+    : `WARNING: rows used different budgets (${budget.join('; ')}): not a fair comparison.`;
+  const groups = groupSegmentation(results);
+  const perSeed = groups.some((g) => g.runs.length > 1)
+    ? `\nmIoU per run: ${groups.map((g) => `${g.method} ${g.runs.map((r) => `${r.miou.toFixed(2)} (seed ${r.settings.seed})`).join(', ')}`).join('; ')}\n`
+    : '';
+  const wall = groups.map((g) => `${g.method} ${g.runs.map((r) => (r.trainSeconds / 60).toFixed(1)).join(' / ')} min`).join(', ');
+  const backends = [...new Set(results.map((r) => r.backend))].join('; ');
+  const markdown = `${SEG_CAPTION} ${note}\n\n${segmentationMarkdown(results)}\n${perSeed}\nTraining wall time per run: ${wall} (${backends})\n`;
   const files = ['segmentation.md', 'segmentation.csv', 'segmentation.json'].map((f) => path.join(outDir, f));
   await writeFileAtomic(files[0], markdown);
   await writeFileAtomic(files[1], segmentationCsv(results));

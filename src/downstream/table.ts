@@ -9,6 +9,8 @@ export interface TableColumn {
   /** Decimals shown (the paper: 3 for detection, 2 for IoU in percent). */
   decimals: number;
   higherIsBetter?: boolean;
+  /** false: shown without bold/underline and without an arrow (e.g. a spread). Default true. */
+  ranked?: boolean;
 }
 
 export interface TableRow {
@@ -19,9 +21,10 @@ export interface TableRow {
 
 export function downstreamMarkdown(columns: TableColumn[], rows: TableRow[]): string {
   const marks = columns.map((c, j) =>
-    rankColumn(rows.map((r) => r.values[j]), rows.map(() => true), c.higherIsBetter ?? true, c.decimals),
+    rankColumn(rows.map((r) => r.values[j]), rows.map(() => c.ranked ?? true), c.higherIsBetter ?? true, c.decimals),
   );
-  const header = `| Method | ${columns.map((c) => `${c.header} ${(c.higherIsBetter ?? true) ? '↑' : '↓'}`).join(' | ')} |`;
+  const arrow = (c: TableColumn) => ((c.ranked ?? true) ? ((c.higherIsBetter ?? true) ? ' ↑' : ' ↓') : '');
+  const header = `| Method | ${columns.map((c) => `${c.header}${arrow(c)}`).join(' | ')} |`;
   const rule = `|---|${columns.map(() => '---:').join('|')}|`;
   const body = rows.map((r, i) => {
     const cells = columns.map((c, j) => {
