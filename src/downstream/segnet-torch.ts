@@ -47,20 +47,6 @@ export class TorchSegStepper implements SegStepper {
     };
   }
 
-  /** Logits [B, H, W, classes] of normalised images (no gradient recorded): for parity checks. */
-  forward(x: Float32Array, shape: [number, number, number]): NamedArray {
-    const prev = this.torch.setGradEnabled(false);
-    const input = this.torch.fromFloat32(x, [...shape, 3]);
-    try {
-      const out = segNetwork(this.layers(), this.net, input);
-      return { shape: [...out.shape], data: out.toFloat32() };
-    } finally {
-      this.release();
-      input.dispose();
-      this.torch.setGradEnabled(prev);
-    }
-  }
-
   async gradients(b: SegBatch): Promise<{ loss: number; accuracy: number }> {
     const { torch } = this;
     this.discard();
