@@ -9,7 +9,7 @@ type T = TorchTensor;
 /**
  * The segmentation network's training on libtorch (native/src/segnet.cc): the same definition
  * (segNetwork) with TF padding/resizing conventions, autograd, and the addon's float32 AdamW, which is
- * src/training/adamw.ts op for op (here with no weight decay: Adam). About 5x faster per step than tfjs-wasm here (the wasm
+ * src/training/adamw.ts op for op (here with no weight decay: Adam). About 6.7x faster per step than tfjs-wasm here (the wasm
  * backward kernels dominate there); see docs/downstream.md.
  */
 export class TorchSegStepper implements SegStepper {

@@ -15,9 +15,10 @@ import { loadTorch } from '../runtime/torch.js';
 
 /**
  * `tesg downstream segment` end to end: read and resize the training pairs, train (resumable), score
- * on the test pairs, write <out>/result.json. Runs on tfjs-wasm through the project's initBackend()
- * (which registers the conv gradient kernels wasm lacks); tfjs-cpu is not used: it is ~15x slower
- * here and its ResizeBilinearGrad returns a transposed shape for non-square inputs (tfjs 4.22).
+ * on the test pairs, write <out>/result.json. Trains on libtorch (the native addon) or on tfjs-wasm
+ * through the project's initBackend() (which registers the conv gradient kernels wasm lacks); scores
+ * on tfjs-wasm. tfjs-cpu is not used: it is ~15x slower here and its ResizeBilinearGrad returns a
+ * transposed shape for non-square inputs (tfjs 4.22).
  */
 export interface SegmentRunOptions {
   name: string;

@@ -33,7 +33,7 @@ export interface SegTrainOptions {
   /** Stop (with a checkpoint) once this step is reached: a long budget split over several runs. */
   stopAfter?: number;
   quiet?: boolean;
-  /** tfjs (wasm, the default) or torch (the native addon; ~5x faster). */
+  /** tfjs (wasm; the default of this function) or torch (the native addon; ~6.7x faster per step). */
   backend?: SegBackend;
 }
 
