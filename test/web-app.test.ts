@@ -80,7 +80,16 @@ async function openSample(browser: BrowserContext, url: string): Promise<Page> {
 }
 
 async function waitDone(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.body.dataset.state === 'done' || document.body.dataset.state === 'error', null, { timeout: 120_000 });
+  // Setting the IR and then the VI file starts two runs; the page may settle briefly after the first
+  // (e.g. "done" or a size error) before the second begins, so wait until the state stays settled.
+  const settled = () => page.waitForFunction(() => document.body.dataset.state === 'done' || document.body.dataset.state === 'error', null, { timeout: 120_000 });
+  await settled();
+  for (let i = 0; i < 10; i++) {
+    await page.waitForTimeout(300);
+    const s = await page.getAttribute('body', 'data-state');
+    if (s === 'done' || s === 'error') break;
+    await settled();
+  }
   assert.equal(await page.getAttribute('body', 'data-state'), 'done', `page error: ${await page.textContent('#error')}`);
 }
 
