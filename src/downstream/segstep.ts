@@ -117,9 +117,10 @@ export class TfjsSegStepper implements SegStepper {
   }
 
   async tfjsParams(): Promise<SegParams> {
-    const m = new Map<string, NamedArray>();
-    for (const a of await this.arrays()) if (a.kind === 'p') m.set(a.name, a.value);
-    return segParamsFromArrays(m);
+    // Copies of the weights only (not the Adam moments): the caller owns and disposes them.
+    const params: SegParams = new Map();
+    for (const [name, v] of this.params) params.set(name, tf.tidy(() => tf.variable(v.clone(), true)));
+    return params;
   }
 
   dispose(): void {
