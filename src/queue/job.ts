@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { InputError } from '../errors.js';
+import type { Stretch16 } from '../image/depth16.js';
+
+/**
+ * What a queue job carries, and its id. A job is one unit of work of some `kind`; today the only kind
+ * is 'pair' (one IR/VI pair -> one fused image). A later kind (e.g. 'video-chunk': frames a..b of one
+ * video) adds an interface to the TesgJob union and a handler in ./worker.ts's HANDLERS; the queue,
+ * the ids, the status and the retry logic stay as they are.
+ *
+ * Paths are absolute: every worker must see the inputs and the output folder at the same paths
+ * (a shared filesystem), so the job can be run on any machine.
+ */
+export const JOB_FORMAT = 1;
+
+/** The fuse options a job is fused with: exactly what fuseFiles takes (src/fusion/files.ts). */
+export interface JobFuseOptions {
+  method: string;
+  stretch: Stretch16;
+  gray: boolean;
+  quality: number;
+  /** The method's settings (tesg: weights, backend, tile, caption, keyword, sig); paths absolute. */
+  params: Record<string, string | number | boolean | string[]>;
+}
+
+export interface PairJob {
+  kind: 'pair';
+  format: typeof JOB_FORMAT;
+  stem: string;
+  ir: string;
+  vi: string;
+  /** outDir/<stem>.png, as `tesg fuse --out` names it. */
+  out: string;
+  fuse: JobFuseOptions;
+  /** pairHash at enqueue time (inputs' bytes + options + output path). */
+  hash: string;
+}
+
+/** Every job kind; the BullMQ job name is the kind. */
+export type TesgJob = PairJob;
+export type JobKind = TesgJob['kind'];
+
+/** Options in a fixed key order (sorted, recursively), so equal options always hash alike. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** SHA-256 of a file's bytes (hex). A missing or unreadable file is an InputError naming it. */
+export async function fileSha256(file: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InputError(file, 'no such file; check the path (on a worker: is the shared folder mounted at the same path?)');
+    throw new InputError(file, `cannot read (${code ?? (err as Error).message})`);
+  }
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * The identity of a pair's work: SHA-256 (hex) over the IR and VI bytes, the fuse options and the
+ * output path. Equal hash = the same output bytes (fusion is deterministic), so the hash decides
+ * whether a pair is already fused and makes a changed input a new job.
+ */
+export async function pairHash(ir: string, vi: string, out: string, fuse: JobFuseOptions): Promise<string> {
+  const [irSha, viSha] = await Promise.all([fileSha256(ir), fileSha256(vi)]);
+  return createHash('sha256')
+    .update(`tesg-pair-${JOB_FORMAT}\n${irSha}\n${viSha}\n${out}\n${canonicalJson(fuse)}`)
+    .digest('hex');
+}
+
+/**
+ * BullMQ job id: kind, stem and 24 hex digits (96 bits) of the hash, e.g. `pair.00537D.3f9a...`.
+ * The stem is kept readable (characters other than letters, digits, `_` and `-` become `_`); the hash
+ * makes the id unique. Adding a job whose id exists is a no-op in BullMQ: that is the idempotence.
+ */
+export function jobId(kind: JobKind, stem: string, hash: string): string {
+  return `${kind}.${stem.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80)}.${hash.slice(0, 24)}`;
+}
+
+/** The job's data checked for shape; anything else is an error that retrying cannot fix. */
+export function parseJob(data: unknown): TesgJob {
+  const d = data as Partial<PairJob> | null;
+  if (d?.kind !== 'pair') {
+    throw new Error(`unknown job kind '${String(d?.kind)}'; this worker knows: pair (update tesg on this machine)`);
+  }
+  if (d.format !== JOB_FORMAT) throw new Error(`job format ${String(d.format)}, this worker reads format ${JOB_FORMAT} (update tesg on every machine)`);
+  for (const k of ['stem', 'ir', 'vi', 'out', 'hash'] as const) {
+    if (typeof d[k] !== 'string') throw new Error(`malformed pair job: '${k}' is ${typeof d[k]}, expected a string`);
+  }
+  if (typeof d.fuse?.method !== 'string') throw new Error('malformed pair job: no fuse.method');
+  return d as PairJob;
+}

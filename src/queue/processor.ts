@@ -1,0 +1,64 @@
+import { workerData } from 'node:worker_threads';
+import type { SandboxedJob } from 'bullmq';
+import type { Redis } from 'ioredis';
+import sharp from 'sharp';
+import { TesgError } from '../errors.js';
+import { parseJob, type JobKind, type TesgJob } from './job.js';
+import { ensureTesgMethod } from './methods.js';
+import { runPairJob, type PairContext, type PairResult } from './pair.js';
+import { openRedis } from './redis.js';
+
+/**
+ * The job processor, run by BullMQ in a worker thread of `tesg worker` (a sandboxed processor).
+ * Fusion is CPU-bound and much of it synchronous (the SIG on tfjs-wasm blocks for seconds per
+ * pair), so on the worker's main thread it would starve the timer that renews the job's lock, and
+ * BullMQ would take a busy job for a dead one. Here it blocks only this thread; the main thread keeps
+ * the lock. A thread is reused for the next job, so the TeSG model loads once per thread.
+ */
+export interface ProcessorContext {
+  redis: string;
+  queue: string;
+  threads?: number;
+}
+
+export type JobResult = PairResult;
+type Handler = (job: SandboxedJob, data: TesgJob, ctx: PairContext) => Promise<JobResult>;
+
+/** One handler per job kind; a new kind (e.g. 'video-chunk') adds its entry here. */
+const HANDLERS: Record<JobKind, Handler> = {
+  pair: (job, data, ctx) => runPairJob(job, data, ctx),
+};
+
+/** The job's error as the one line kept in the failed set: a TesgError's message names the file. */
+export function oneLineError(err: unknown): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const first = (e.message.split('\n')[0] || e.name).trim();
+  const out = new Error(e instanceof TesgError ? first : `${e.name}: ${first}`);
+  out.stack = e.stack;
+  return out;
+}
+
+const ctx = workerData as ProcessorContext;
+let redis: Promise<Redis> | undefined;
+
+export default async function processJob(job: SandboxedJob): Promise<JobResult> {
+  let data: TesgJob;
+  try {
+    data = parseJob(job.data);
+  } catch (err) {
+    // BullMQ fails a job at once, without retries, when its error is named UnrecoverableError.
+    const e = new Error((err as Error).message);
+    e.name = 'UnrecoverableError';
+    throw e;
+  }
+  if (redis === undefined) {
+    ensureTesgMethod();
+    if (ctx.threads !== undefined) sharp.concurrency(ctx.threads);
+    redis = openRedis(ctx.redis, { failFast: false });
+  }
+  try {
+    return await HANDLERS[data.kind](job, data, { redis: await redis, queue: ctx.queue, threads: ctx.threads });
+  } catch (err) {
+    throw oneLineError(err);
+  }
+}
