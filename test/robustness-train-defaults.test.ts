@@ -1,0 +1,73 @@
+/**
+ * Defaults that must fit what the user chose (issue 13, item 4): `tesg train --batch 3` without
+ * --micro-batch runs on every backend (it failed on wasm with "--micro-batch 2 must divide --batch 3"),
+ * and a resume whose checkpoint batch differs from the CLI's default --batch still runs. Real CLI runs
+ * (child processes) on 3 tiny pairs written to disk with their SIG cache; they also check that the
+ * weights and the checkpoint record the SIG cache they were trained on (`tesg_sig`).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readTensorFile } from '../src/model/safetensors.js';
+import { torchUnavailableReason } from '../src/runtime/torch.js';
+import { CHECKPOINT_FILE, SIG_KEY, WEIGHTS_FILE } from '../src/training/checkpoint.js';
+import { largestDivisorUpTo } from '../src/training/trainer.js';
+import { writeTrainFolder, type TrainFolder } from './helpers/train-folder.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function tesg(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const rows = (out: string) => readFileSync(path.join(out, 'train-log.csv'), 'utf8').trim().split('\n').length - 1;
+const trainArgs = (f: TrainFolder, out: string, ...more: string[]) =>
+  ['train', '--data', f.data, '--sig', f.sig, '--out', out, '--config', f.config, '--crop', '16', '--checkpoint-every', '1', ...more];
+
+test('the default micro-batch is the largest divisor of the batch up to 2', () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8].map((b) => largestDivisorUpTo(b, 2)), [1, 2, 1, 2, 1, 2, 1, 2]);
+  assert.equal(largestDivisorUpTo(6, 4), 3);
+  assert.equal(largestDivisorUpTo(9, 4), 3);
+  assert.equal(largestDivisorUpTo(4, 0), 1);
+});
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'tesg-train-defaults-'));
+const folder = writeTrainFolder(root, 3, 40, 36);
+test.after(() => rmSync(root, { recursive: true, force: true }));
+
+for (const backend of ['wasm', 'torch'] as const) {
+  const skip = backend === 'torch' ? (torchUnavailableReason() ?? false) : false;
+  test(`tesg train --batch 3 --backend ${backend} without --micro-batch runs; so does a resume at the CLI's default --batch 8; the SIG is recorded`, { skip }, async () => {
+    const f = await folder;
+    const out = path.join(root, `run-${backend}`);
+    const first = await tesg(trainArgs(f, out, '--backend', backend, '--batch', '3', '--steps', '2'));
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /trained to step 2/);
+    assert.match(first.stderr, /SIG: captioner test-fixture, masker test-fixture, text encoder tesg-lexicon-v1-77x64/);
+    assert.equal(rows(out), 2);
+    // the checkpoint holds batch 3; --batch is not given, so the CLI's default (8) must not get in the way
+    const resumed = await tesg(trainArgs(f, out, '--backend', backend, '--steps', '3', '--resume'));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(rows(out), 3);
+    const header = JSON.parse(readFileSync(path.join(f.sig, 'sig.json'), 'utf8'));
+    for (const file of [WEIGHTS_FILE, CHECKPOINT_FILE]) {
+      const meta = (await readTensorFile(path.join(out, file))).metadata;
+      assert.deepEqual(JSON.parse(meta[SIG_KEY]), { header }, file);
+    }
+  });
+}
+
+test('an explicit --micro-batch that does not divide --batch is still a one-line usage error', async () => {
+  const f = await folder;
+  const r = await tesg(trainArgs(f, path.join(root, 'run-explicit'), '--backend', 'wasm', '--batch', '3', '--micro-batch', '2', '--steps', '1'));
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /^tesg: error: --micro-batch 2 must divide --batch 3\n$/m);
+});
