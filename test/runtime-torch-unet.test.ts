@@ -1,0 +1,141 @@
+/**
+ * The U-shaped configs (level_dims, ...) on libtorch against tfjs-cpu: the new ops (stride-2 conv,
+ * nearest 2x, max-pool) on hand-made inputs, and the whole network's output and every parameter's
+ * gradient of small U-shapes (MGCA-TDAF at the deepest level and at 1/2, conv and gated skips,
+ * image masks, biases) with the same weights: output 1e-4, gradients relative 1e-3, as
+ * test/runtime-torch-train.test.ts checks tesg-v1. Skipped, with the reason, where the addon is not built.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '../src/model/tfjs.js';
+import { initBackend } from '../src/runtime/backend.js';
+import type { ModelConfig } from '../src/model/config.js';
+import { viChannels } from '../src/model/config.js';
+import { TesgModel } from '../src/model/model.js';
+import { tesgNetwork } from '../src/model/network.js';
+import { TfOps } from '../src/model/ops-tfjs.js';
+import { TorchOps, TorchParamStore } from '../src/model/ops-torch.js';
+import { ParamStore } from '../src/model/params.js';
+import { loadTorch, torchUnavailableReason } from '../src/runtime/torch.js';
+import type { TorchAddon } from '../src/runtime/torch.js';
+import { DEFAULT_ADAMW } from '../src/training/adamw.js';
+import { BatchSampler } from '../src/training/data.js';
+import { DEFAULT_LOSS_WEIGHTS } from '../src/training/losses.js';
+import { localGradients } from '../src/training/trainer.js';
+import { TorchTrainStep } from '../src/training/torch-step.js';
+import { randomFloats, syntheticData } from './helpers/model-fixtures.js';
+
+const skip = torchUnavailableReason() ?? false;
+await initBackend('cpu');
+const torch: TorchAddon | null = skip ? null : loadTorch();
+
+const U: Partial<ModelConfig> = { dim: 4, heads: 1, level_dims: [8, 8], level_heads: [2, 2], enc_blocks: 2, dec_blocks: 2, enc_level_blocks: [0, 1, 1], dec_level_blocks: [1, 0, 1] };
+const VARIANTS: Record<string, Partial<ModelConfig>> = {
+  'U, MGCA-TDAF at 1/4, conv skips': U,
+  'U, MGCA-TDAF at 1/2, gated skips, image masks, biases': { ...U, fusion_level: 1, skip_fusion: 'gated', mask_on: 'image', bias: true },
+  // epsilons far from v1's, so a backend that ignored the config's would differ
+  'U, norm_eps 0.3, attn_eps 2': { ...U, norm_eps: 0.3, attn_eps: 2 },
+  'U, base_fusion max (global residual on max(IR, Y_VI))': { ...U, base_fusion: 'max' },
+};
+
+function relNorm(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d) / Math.max(Math.sqrt(n), 1e-12);
+}
+
+test('downConv, upsample2x, maxPool: torch equals tfjs-cpu and the hand values', { skip }, () => {
+  const t = torch!;
+  const tops = new TorchOps(t, new TorchParamStore(t, 'strict'));
+  const fops = new TfOps(new ParamStore('strict'));
+  // x [1, 4, 4, 1] = 0..15 row-major
+  const x = Float32Array.from({ length: 16 }, (_, i) => i);
+  const up = tops.upsample2x(t.fromFloat32(Float32Array.of(1, 2, 3, 4), [1, 2, 2, 1]));
+  assert.deepEqual(up.shape, [1, 4, 4, 1]);
+  assert.deepEqual(Array.from(up.toFloat32()), [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
+  const pool = tops.maxPool(t.fromFloat32(x, [1, 4, 4, 1]), 2);
+  assert.deepEqual(Array.from(pool.toFloat32()), [5, 7, 13, 15]);
+  // 2x2 stride 2, weight 1 everywhere: the sum of each 2x2 block (+ bias 0.5)
+  const w = t.fromFloat32(new Float32Array(4).fill(1), [2, 2, 1, 1]);
+  const down = tops.downConv(t.fromFloat32(x, [1, 4, 4, 1]), w, t.fromFloat32(Float32Array.of(0.5), [1]));
+  assert.deepEqual(Array.from(down.toFloat32()), [10.5, 18.5, 42.5, 50.5]);
+  // 3x3 stride 2, one zero pixel each side, random values: torch = tfjs
+  const x5 = randomFloats(2 * 6 * 8 * 3, 7);
+  const w3 = randomFloats(3 * 3 * 3 * 5, 8);
+  const a = tops.downConv(t.fromFloat32(x5, [2, 6, 8, 3]), t.fromFloat32(w3, [3, 3, 3, 5]), null).toFloat32();
+  const b = tf.tidy(() => fops.downConv(tf.tensor(x5, [2, 6, 8, 3]), tf.tensor(w3, [3, 3, 3, 5]), null).dataSync() as Float32Array);
+  assert.equal(a.length, 2 * 3 * 4 * 5);
+  assert.ok(relNorm(a, b) < 1e-6);
+  const tfUp = tf.tidy(() => Array.from(fops.upsample2x(tf.tensor(Float32Array.of(1, 2, 3, 4), [1, 2, 2, 1])).dataSync()));
+  assert.deepEqual(tfUp, Array.from(up.toFloat32()));
+  tops.release();
+});
+
+for (const [label, cfg] of Object.entries(VARIANTS)) {
+  test(`U network forward (${label}): torch equals tfjs-cpu with the same weights (1e-4)`, { skip }, async () => {
+    const t = torch!;
+    const model = TesgModel.create(cfg, 3);
+    const c = model.config;
+    const [b, h, w] = [2, 12, 16];
+    const vc = viChannels(c);
+    const data = {
+      ir: randomFloats(b * h * w, 1, 0.5).map((v) => v + 0.5),
+      vi: randomFloats(b * h * w * vc, 2, 0.5).map((v) => v + 0.5),
+      mask: randomFloats(b * h * w, 3).map((v) => (v > 0.6 ? 1 : 0)),
+      text: randomFloats(b * c.text_tokens * c.text_dim, 4),
+    };
+    const shapes = { ir: [b, h, w, 1], vi: [b, h, w, vc], mask: [b, h, w, 1], text: [b, c.text_tokens, c.text_dim] };
+    const ref = tf.tidy(() => {
+      const inp = { ir: tf.tensor(data.ir, shapes.ir), vi: tf.tensor(data.vi, shapes.vi), mask: tf.tensor(data.mask, shapes.mask), text: tf.tensor(data.text, shapes.text) };
+      return model.forward(inp).dataSync() as Float32Array;
+    });
+    const params = TorchParamStore.fromArrays(t, await model.params.toArrays());
+    const ops = new TorchOps(t, params);
+    const inp = { ir: t.fromFloat32(data.ir, shapes.ir), vi: t.fromFloat32(data.vi, shapes.vi), mask: t.fromFloat32(data.mask, shapes.mask), text: t.fromFloat32(data.text, shapes.text) };
+    const out = tesgNetwork(ops, c, inp);
+    assert.deepEqual(out.shape, [b, h, w, 1]);
+    const got = out.toFloat32();
+    let d = 0;
+    for (let i = 0; i < got.length; i++) d = Math.max(d, Math.abs(got[i] - ref[i]));
+    assert.ok(d < 1e-4, `max |torch - tfjs| = ${d}`);
+    assert.deepEqual([...params.vars.keys()].sort(), [...model.params.vars.keys()].sort());
+    ops.release();
+    for (const x of Object.values(inp)) x.dispose();
+    params.dispose();
+    model.dispose();
+  });
+
+  test(`U loss and every parameter gradient (${label}): torch (2 micro-batches) equals tfjs-cpu (relative 1e-3)`, { skip }, async () => {
+    const t = torch!;
+    const model = TesgModel.create(cfg, 5);
+    const data = syntheticData(3, 24, 20);
+    const batch = await new BatchSampler(data.pairs, data.load, { batch: 2, crop: 16, seed: 9 }).next();
+    const ref = await localGradients(model, batch, DEFAULT_LOSS_WEIGHTS);
+    const step = TorchTrainStep.create({ config: model.config, weights: await model.params.toArrays(), adam: DEFAULT_ADAMW }, t);
+    const { losses } = step.gradients(batch, DEFAULT_LOSS_WEIGHTS, 1);
+    assert.ok(Math.abs(losses.total - ref.losses.total) <= 1e-5 * Math.max(1, Math.abs(ref.losses.total)), `loss: torch ${losses.total}, tfjs ${ref.losses.total}`);
+    assert.equal(ref.grads.size, step.params.vars.size);
+    const names = [...ref.grads.keys()];
+    // the new parameters are among those checked
+    for (const p of ['enc_vi.down1.weight', 'enc_ir.down2.weight', 'dec.up0.weight', 'dec.up1.weight']) assert.ok(names.includes(p), p);
+    for (const [name, g] of ref.grads) {
+      // Known tfjs defect: its gradient of the base fusion's luma weights disagrees with libtorch AND with
+      // central differences of the (equal) loss (torch 2.58/2.79/2.66, differences 2.56/2.84/3.15, tfjs
+      // 0.35/-2.95/-2.55 on this batch), so base_fusion models train on libtorch only (tesg train refuses tfjs).
+      if (name === 'base.vi_y.weight') continue;
+      const want = g.dataSync() as Float32Array;
+      const tg = step.params.vars.get(name)!.grad();
+      assert.ok(tg, `${name}: no torch gradient`);
+      const d = relNorm(tg.toFloat32(), want);
+      tg.dispose();
+      assert.ok(d < 1e-3, `${name}: gradients differ by ${d} (relative)`);
+    }
+    tf.dispose([...ref.grads.values()]);
+    step.dispose();
+    model.dispose();
+  });
+}
