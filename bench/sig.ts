@@ -1,58 +1,42 @@
 /**
- * SIG default: mask quality against MSRS segmentation labels and time per pair.
+ * The built-in SIG, version 1 (DetectorSig) and version 2 (ThermalSig: + IR warm objects), side by
+ * side in one run, against MSRS segmentation labels:
  *   npm run bench -- sig [--data DIR] [--every N] [--limit N]
  * DIR holds ir/, vi/ and label/ (default ../shared/data/msrs/test, the 50 labelled pairs).
- * Recall = share of person+car+bike label pixels inside the mask; precision = share of the mask that
- * is those classes; pooled over all pixels of all pairs. Rows: M_vis, M_ir and M = M_vis U M_ir of the
- * default, and the same detections painted as bare boxes and as inscribed ellipses (what the
- * refinement is worth). Time: runSig per pair (images already decoded), median, and its parts.
+ * Instance recall (issue 12's measure, src/semantics/mask-score.ts): an object is a 4-connected
+ * region of one key class (person, car, bike) of at least 30 pixels, found when at least half of it
+ * is inside M; split day / night by the MSRS name suffix. Pixel recall / precision of M pooled over
+ * all pairs. Time: runSig per pair on decoded images, each version on its own copies (no shared
+ * detections), the rows alternating which goes first; medians. Rows v1 and v2 run the detector on
+ * this thread only (detectorWorkers 0, VI then IR); the row 'v2 + detector worker' is v2 with VI and
+ * IR detected at once on two threads (ParallelDetector, src/semantics/detector-pool.ts; the same
+ * masks to the bit, so only its time differs). The 1-minute load average is printed with the times.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { readImage } from '../src/image/read.js';
+import type { Image8 } from '../src/image/types.js';
+import { emptyInstanceTally, msrsTimeOfDay, pixelScores, tallyInstances, tallyPixels, type InstanceTally, type PixelTally } from '../src/semantics/mask-score.js';
+import { defaultProviders, runSig, type BuiltinSigVersion, type SigProviders } from '../src/semantics/sig.js';
 import { pairByStem } from '../src/util/pairing.js';
-import { DetectorSig } from '../src/semantics/default-provider.js';
-import { LexiconEncoder } from '../src/semantics/lexicon-encoder.js';
-import { irCue, masksFromBoxes, unionMask, viCue, type RefineOptions } from '../src/semantics/mask-refine.js';
-import { runSig } from '../src/semantics/sig.js';
-import type { BinaryMask } from '../src/semantics/types.js';
-import type { Detection } from '../src/semantics/detector.js';
-
-/** MSRS label values of the key classes: 1 car, 2 person, 3 bike. */
-const KEY_LABELS = new Set([1, 2, 3]);
-
-interface Tally {
-  tp: number;
-  maskPx: number;
-  keyPx: number;
-}
 
 function arg(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(name);
   return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
 }
 
-function tallyInto(t: Tally, m: BinaryMask, label: Uint8Array, labelChannels: number): void {
-  for (let i = 0; i < m.data.length; i++) {
-    const key = KEY_LABELS.has(label[i * labelChannels]);
-    if (key) t.keyPx++;
-    if (m.data[i]) {
-      t.maskPx++;
-      if (key) t.tp++;
-    }
-  }
-}
-
-function boxMask(w: number, h: number, dets: Detection[]): BinaryMask {
-  const data = new Uint8Array(w * h);
-  for (const d of dets) {
-    for (let y = Math.max(0, Math.floor(d.y1)); y < Math.min(h, Math.ceil(d.y2)); y++) {
-      for (let x = Math.max(0, Math.floor(d.x1)); x < Math.min(w, Math.ceil(d.x2)); x++) data[y * w + x] = 1;
-    }
-  }
-  return { width: w, height: h, data };
-}
-
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? NaN;
+const copy = (img: Image8): Image8 => ({ ...img });
+
+interface Row {
+  version: BuiltinSigVersion;
+  label: string;
+  providers: SigProviders;
+  day: InstanceTally;
+  night: InstanceTally;
+  px: PixelTally;
+  ms: number[];
+}
 
 export async function run(args: string[]): Promise<void> {
   const dir = arg(args, '--data', path.resolve('..', 'shared', 'data', 'msrs', 'test'));
@@ -60,58 +44,45 @@ export async function run(args: string[]): Promise<void> {
   const limit = Number(arg(args, '--limit', '1000000'));
   const { matched } = await pairByStem({ ir: path.join(dir, 'ir'), vi: path.join(dir, 'vi'), label: path.join(dir, 'label') });
   const items = matched.filter((_, i) => i % every === 0).slice(0, limit);
-  const det = new DetectorSig();
-  const providers = { captioner: det, masker: det, encoder: new LexiconEncoder() };
-  const rows = ['M_vis', 'M_ir', 'M', 'box M_vis', 'box M_ir', 'box M', 'ellipse M_vis', 'ellipse M_ir', 'ellipse M'];
-  const tallies = new Map(rows.map((r) => [r, { tp: 0, maskPx: 0, keyPx: 0 }]));
-  const times: number[] = [], capT: number[] = [], maskT: number[] = [], encT: number[] = [];
-  const ellipse: RefineOptions = { mode: 'otsu', minContrast: Infinity, fallbackScale: 1 };
-  // Warm up: model load and first-run compilation are not per-pair costs.
+  const setups = [['v1', 0, 'v1'], ['v2', 0, 'v2'], ['v2', 1, 'v2 + detector worker']] as const;
+  const rows: Row[] = setups.map(([version, detectorWorkers, label]) => ({
+    version,
+    label,
+    providers: defaultProviders({ version, detectorWorkers }),
+    day: emptyInstanceTally(),
+    night: emptyInstanceTally(),
+    px: { tp: 0, maskPx: 0, keyPx: 0 },
+    ms: [],
+  }));
+  const loadStart = os.loadavg()[0];
+  // Warm up: model load and first-run compilation are not per-pair costs. Three rounds: the detector
+  // worker loads while the first runs, and compiles on its first images.
   if (items.length) {
     const [ir0, vi0] = await Promise.all([readImage(items[0].files.ir), readImage(items[0].files.vi)]);
-    await runSig({ ir: { ...ir0 }, vi: { ...vi0 }, providers });
+    for (let round = 0; round < 3; round++) for (const r of rows) await runSig({ ir: copy(ir0), vi: copy(vi0), providers: r.providers });
   }
-  for (const it of items) {
+  for (const [k, it] of items.entries()) {
     const [ir, vi, label] = await Promise.all([readImage(it.files.ir), readImage(it.files.vi), readImage(it.files.label)]);
-    const t0 = performance.now();
-    const res = await runSig({ ir, vi, providers });
-    times.push(performance.now() - t0);
-    // Parts, timed again on fresh image objects (so the detection memo does not hide the detector).
-    const vi2 = { ...vi }, ir2 = { ...ir };
-    let t = performance.now();
-    await det.caption(vi2, ir2);
-    capT.push(performance.now() - t);
-    t = performance.now();
-    await det.masks({ vi: vi2, ir: ir2, caption: res.caption, captionWithout: res.captionWithout, keywords: res.keywords });
-    maskT.push(performance.now() - t);
-    t = performance.now();
-    await providers.encoder.encode(res.caption);
-    encT.push(performance.now() - t);
-
-    const add = (name: string, m: BinaryMask) => tallyInto(tallies.get(name)!, m, label.data, label.channels);
-    add('M_vis', res.maskVis);
-    add('M_ir', res.maskIr);
-    add('M', res.mask);
-    const pick = (ds: Detection[]) => ds.filter((d) => res.keywords.includes(d.label));
-    const [dv, di] = [pick(await det.detections(vi)), pick(await det.detections(ir))];
-    const bv = boxMask(vi.width, vi.height, dv), bi = boxMask(ir.width, ir.height, di);
-    add('box M_vis', bv);
-    add('box M_ir', bi);
-    add('box M', unionMask(bv, bi));
-    const ev = masksFromBoxes(vi, dv, viCue, ellipse), ei = masksFromBoxes(ir, di, irCue, ellipse);
-    add('ellipse M_vis', ev);
-    add('ellipse M_ir', ei);
-    add('ellipse M', unionMask(ev, ei));
+    const when = msrsTimeOfDay(it.stem);
+    for (const r of k % 2 ? [...rows].reverse() : rows) {
+      const t0 = performance.now();
+      const res = await runSig({ ir: copy(ir), vi: copy(vi), providers: r.providers });
+      r.ms.push(performance.now() - t0);
+      if (when) tallyInstances(r[when], res.mask, label.data, label.channels);
+      tallyPixels(r.px, res.mask, label.data, label.channels);
+    }
   }
-  await det.dispose();
-  console.log(`SIG default on ${items.length} pairs of ${dir}`);
-  console.log('| mask | recall | precision | F1 | mask share of image |');
-  console.log('|---|---|---|---|---|');
-  const px = items.length ? items.length * 640 * 480 : 1;
-  for (const [name, t] of tallies) {
-    const r = t.tp / Math.max(1, t.keyPx), p = t.tp / Math.max(1, t.maskPx);
-    console.log(`| ${name} | ${r.toFixed(3)} | ${p.toFixed(3)} | ${((2 * r * p) / Math.max(1e-9, r + p)).toFixed(3)} | ${(t.maskPx / px).toFixed(4)} |`);
+  const rate = (t: InstanceTally, c: string) => (t.objects[c] ? (t.found[c] / t.objects[c]).toFixed(3) : '-');
+  const classes = ['person', 'car', 'bike'];
+  console.log(`Built-in SIG v1 vs v2 on ${items.length} pairs of ${dir}`);
+  console.log(`objects (>= 30 px): day ${classes.map((c) => `${c} ${rows[0].day.objects[c]}`).join(', ')}; night ${classes.map((c) => `${c} ${rows[0].night.objects[c]}`).join(', ')}`);
+  console.log(`| SIG | ${classes.map((c) => `day ${c}`).join(' | ')} | ${classes.map((c) => `night ${c}`).join(' | ')} | M recall | M precision | ms per pair (median) |`);
+  console.log(`|---|${'---:|'.repeat(9)}`);
+  for (const r of rows) {
+    const p = pixelScores(r.px);
+    console.log(`| ${r.label} (${r.providers.masker.name}) | ${classes.map((c) => rate(r.day, c)).join(' | ')} | ${classes.map((c) => rate(r.night, c)).join(' | ')} | ${p.recall.toFixed(3)} | ${p.precision.toFixed(3)} | ${median(r.ms).toFixed(0)} |`);
   }
-  console.log(`time per pair (runSig, decoded images, median of ${times.length}): ${median(times).toFixed(0)} ms` +
-    ` [captioner incl. the 2 detector runs ${median(capT).toFixed(0)} ms, masker (refinement; detections shared) ${median(maskT).toFixed(0)} ms, text encoder ${median(encT).toFixed(2)} ms]`);
+  console.log(`time ratio v2 / v1 (medians, same run): ${(median(rows[1].ms) / median(rows[0].ms)).toFixed(3)}`);
+  console.log(`time ratio (v2 + detector worker) / v2: ${(median(rows[2].ms) / median(rows[1].ms)).toFixed(3)}; load average (1 min) ${loadStart.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end, ${os.availableParallelism()} cores`);
+  for (const r of rows) await (r.providers.masker as unknown as { dispose(): Promise<void> }).dispose();
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train-torch [--dim N] [--batch 8] [--crop 96] [--steps 3] [--threads 1,2] [--profile]
+ * `npm run bench -- train-torch [--preset NAME] [--dim N] [--batch 8] [--crop 96] [--steps 3] [--threads 1,2] [--profile]
  *   [--wasm-steps 1] [--micro 2]`: one full training step (forward, fusion loss, backward, AdamW) of
  * the network config at batch 8, 96x96, on libtorch with 1 and 2 threads and on tfjs-wasm, each in
  * its own child process (clean peak RSS). Prints median wall and CPU seconds per step, effective
@@ -13,11 +13,14 @@ import { fileURLToPath } from 'node:url';
 import type { ModelConfig } from '../src/model/config.js';
 import { validateModelConfig, viChannels } from '../src/model/config.js';
 import { modelCost } from '../src/model/ops-count.js';
+import { modelPreset } from '../src/model/presets.js';
 import type { Batch } from '../src/training/data.js';
 import { DEFAULT_LOSS_WEIGHTS } from '../src/training/losses.js';
 
 interface Args {
   dim?: number;
+  /** A model preset (src/model/presets.ts); --dim overrides its dim. */
+  preset?: string;
   batch: number;
   crop: number;
   steps: number;
@@ -36,6 +39,7 @@ function parse(argv: string[]): Args {
       a.profile = true;
       i--;
     } else if (k === '--dim') a.dim = Number(v);
+    else if (k === '--preset') a.preset = v;
     else if (k === '--batch') a.batch = Number(v);
     else if (k === '--crop') a.crop = Number(v);
     else if (k === '--steps') a.steps = Number(v);
@@ -49,7 +53,8 @@ function parse(argv: string[]): Args {
 }
 
 function config(a: Args): ModelConfig {
-  return validateModelConfig(a.dim === undefined ? {} : { dim: a.dim });
+  const base = a.preset === undefined ? {} : modelPreset(a.preset);
+  return validateModelConfig(a.dim === undefined ? base : { ...base, dim: a.dim });
 }
 
 /** A deterministic batch of random images, a blob mask and a random F_t. */
@@ -194,7 +199,7 @@ export async function run(argv: string[]): Promise<void> {
   const { torchUnavailableReason } = await import('../src/runtime/torch.js');
   const noTorch = torchUnavailableReason();
   process.stdout.write(
-    `training step: dim ${cfg.dim}, heads ${cfg.heads}, blocks ${cfg.enc_blocks}+${cfg.enc_blocks}/${cfg.dec_blocks}, ` +
+    `training step: ${a.preset ? `preset ${a.preset}, ` : ''}dim ${cfg.dim}${cfg.level_dims.length ? ` + levels ${cfg.level_dims.join('/')}` : ''}, heads ${cfg.heads}, blocks ${cfg.enc_blocks}+${cfg.enc_blocks}/${cfg.dec_blocks}, ` +
       `${cost.params} params, vi ${viChannels(cfg)} ch; batch ${a.batch} at ${a.crop}x${a.crop}; ` +
       `forward ${(cost.flops / 1e9).toFixed(2)} GFLOP, step = 3 x forward = ${stepGflop.toFixed(2)} GFLOP\n` +
       `load average before: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores\n\n`,

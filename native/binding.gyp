@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "tesg_torch",
-      "sources": ["src/addon.cc", "src/tensor.cc", "src/ops.cc", "src/loss.cc", "src/adamw.cc", "src/profile.cc", "src/segnet.cc"],
+      "sources": ["src/addon.cc", "src/tensor.cc", "src/ops.cc", "src/loss.cc", "src/adamw.cc", "src/profile.cc", "src/segnet.cc", "src/unet.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "/usr/include/torch/csrc/api/include"

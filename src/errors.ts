@@ -27,3 +27,6 @@ export class UsageError extends TesgError {}
 
 /** Training diverged (NaN/Inf) or a checkpoint is unusable. */
 export class TrainingError extends TesgError {}
+
+/** The job queue (Redis) cannot be reached or refuses a command (`tesg queue`, `tesg worker`). */
+export class QueueError extends TesgError {}

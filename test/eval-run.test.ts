@@ -152,23 +152,26 @@ test('CLI through tsx with 2 worker threads: same per-image CSV as the inline ru
   );
 });
 
-test('missing partner: listed, exit code 2; --allow-missing scores the rest and says what it skipped', async () => {
+test('missing fused file: the fused folder is named as lacking it, exit code 2; --allow-missing scores the rest and says what it skipped', async () => {
   await fs.cp(dir('avg'), dir('avg-missing'), { recursive: true });
   await fs.rm(dir('avg-missing', '00111D.jpg'));
   const args = ['--ir', dir('ir'), '--vi', dir('vi'), '--fused', `Avg=${dir('avg-missing')}`, '--metrics', 'EN,MSE', '--out', dir('out-missing')];
   const fail = await cliEval(args);
   assert.equal(fail.code, 2);
   assert.equal(fail.stderr.trim().split('\n').length, 1, fail.stderr);
-  assert.match(fail.stderr, /^tesg: error: 2 file\(s\) have no partner in every folder \(ir: 00111D\.png; vi: 00111D\.png\).*--allow-missing/);
+  assert.match(fail.stderr, /^tesg: error: the fused folder Avg=\S*avg-missing lacks 00111D; add the missing files, or rerun with --allow-missing to score the 2 complete image\(s\)$/m);
+  assert.doesNotMatch(fail.stderr, /ir: 00111D\.png/, 'the sources are not blamed for the fused folder\'s gap');
   await assert.rejects(fs.access(dir('out-missing')), 'nothing written on failure');
 
   const ok = await cliEval([...args, '--allow-missing', '--workers', '1']);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stderr, /skipped 2 file\(s\) without a partner: ir: 00111D\.png; vi: 00111D\.png/);
-  assert.match(ok.stdout, /Mean over 2 image\(s\) \(2 skipped/);
+  assert.match(ok.stderr, /^skipped: the fused folder Avg=\S*avg-missing lacks 00111D$/m);
+  assert.doesNotMatch(ok.stderr, /without a partner/);
+  assert.match(ok.stdout, /Mean over 2 image\(s\) \(1 skipped/);
   const json = JSON.parse(await fs.readFile(dir('out-missing', 'per-image.json'), 'utf8'));
   assert.equal(json.count, 2);
-  assert.deepEqual(json.skipped.unmatched, { ir: ['00111D.png'], vi: ['00111D.png'] });
+  assert.deepEqual(json.skipped.unmatched, {});
+  assert.deepEqual(json.skipped.lacking, { Avg: ['00111D'] });
 });
 
 test('unreadable file: one error naming it; --allow-missing skips that image for every method', async () => {
@@ -187,13 +190,18 @@ test('unreadable file: one error naming it; --allow-missing skips that image for
   assert.equal(r.skipped.unreadable[0].stem, '00107D');
 });
 
-test('size mismatch within a triple: one MismatchError naming both files, even with --allow-missing (worker path)', async () => {
+test('size mismatch within a triple: one MismatchError naming both files; with --allow-missing and every image mis-sized, nothing to score (worker path)', async () => {
   await fs.mkdir(dir('small'));
   for (const stem of STEMS) await sharp(dir('copy', `${stem}.png`)).resize(80, 60).png().toFile(dir('small', `${stem}.png`));
-  const o = options({ fused: [{ name: 'Small', dir: dir('small') }], metrics: ['EN'], allowMissing: true, workers: 2, out: dir('out-small') });
+  const o = options({ fused: [{ name: 'Small', dir: dir('small') }], metrics: ['EN'], workers: 2, out: dir('out-small') });
   await assert.rejects(evaluateFolders(o), (e: unknown) => {
     assert.ok(e instanceof MismatchError);
     assert.match(e.message, /ir\/(\w+)\.png is 160x120 but .*small\/\1\.png is 80x60/);
+    return true;
+  });
+  await assert.rejects(evaluateFolders({ ...o, allowMissing: true }), (e: unknown) => {
+    assert.ok(e instanceof TesgError && !(e instanceof MismatchError));
+    assert.match(e.message, /^no image could be scored: size mismatch: .*is 160x120 but .*is 80x60/);
     return true;
   });
   await assert.rejects(fs.access(dir('out-small')), 'nothing written on failure');

@@ -40,8 +40,17 @@ test('folder mode fuses both bundled pairs in colour, then resumes by skipping t
   const first = await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out);
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /fused 2, skipped 0 existing, failed 0/);
-  assert.deepEqual(readdirSync(out).sort(), ['00537D.png', '01102N.png']);
-  for (const f of readdirSync(out)) {
+  assert.deepEqual(readdirSync(out).sort(), ['00537D.png', '01102N.png', 'tesg-fuse.json']);
+  // The provenance manifest `tesg eval --html` reads: method, weights (with their hash), SIG, command.
+  const manifest = JSON.parse(readFileSync(path.join(out, 'tesg-fuse.json'), 'utf8'));
+  assert.equal(manifest.runs.length, 1);
+  assert.equal(manifest.runs[0].fused, 2);
+  assert.match(manifest.runs[0].command, /^tesg fuse --ir /);
+  if (manifest.runs[0].method === 'tesg') {
+    assert.match(manifest.runs[0].weights.sha256, /^[0-9a-f]{16}$/);
+    assert.match(manifest.runs[0].sig, /built-in default/);
+  }
+  for (const f of readdirSync(out).filter((n) => n.endsWith('.png'))) {
     const img = await readImage(path.join(out, f));
     assert.deepEqual([img.width, img.height, img.channels], [640, 480, 3], f);
   }
@@ -51,6 +60,10 @@ test('folder mode fuses both bundled pairs in colour, then resumes by skipping t
   assert.equal(statSync(path.join(out, '00537D.png')).mtimeMs, mtime);
   const redo = await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--overwrite', '--method', 'max');
   assert.match(redo.stdout, /fused 2, skipped 0 existing/);
+  const runs = JSON.parse(readFileSync(path.join(out, 'tesg-fuse.json'), 'utf8')).runs;
+  assert.deepEqual(runs.map((r: { method: string; weights: unknown; sig: unknown }) => [r.weights === null, r.sig === null]).slice(1), [[true, true]]);
+  assert.equal(runs.length, 2, 'the skip-all rerun adds no entry; the --overwrite run does');
+  assert.equal(runs[1].method, 'max');
 });
 
 test('pair mode writes what the library method gives (PNG exact, gray with --gray, JPEG by extension)', async () => {
@@ -96,5 +109,5 @@ test('folder errors: unmatched files listed (or skipped with --allow-missing); s
   const r = await tesg('fuse', '--ir', ir, '--vi', vi, '--out', path.join(tmp, 'o2'), '--allow-missing');
   assertOneLineError(r, /1 of 2 pairs failed \(first: size mismatch: .*ir\/01102N\.png is 640x480 but .*vi\/01102N\.jpg is 320x240/);
   assert.match(r.stderr, /skipped 1 file\(s\) without a partner: lonely\.png/);
-  assert.deepEqual(readdirSync(path.join(tmp, 'o2')), ['00537D.png'], 'the good pair is still written');
+  assert.deepEqual(readdirSync(path.join(tmp, 'o2')).sort(), ['00537D.png', 'tesg-fuse.json'], 'the good pair is still written');
 });

@@ -58,7 +58,7 @@ test('ONNX Runtime and tfjs run the shipped weights to the same 640x480 image (w
 
 test('--sig: fusing from a SIG cache (tesg sig) gives the same image as running the SIG; a missing entry is a one-line error', async () => {
   const cache = path.join(tmp, 'sig'), outDir = path.join(tmp, 'from-cache'), ref = path.join(tmp, 'live-01102N.png');
-  await tesg('sig', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', cache);
+  await tesg('sig', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', cache, '--sig-version', 'v1');
   await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', ref);
   const r = await tesg('fuse', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', outDir, '--sig', cache);
   assert.match(r.stdout, /fused 2, skipped 0 existing, failed 0/);

@@ -62,6 +62,10 @@ const CASES: OpCase[] = [
   { name: 'layerNorm with bias', shapes: [[2, 4, 5, 6], [6], [6]], fn: (o, [x, w, b]) => o.layerNorm(x, w, b) },
   { name: 'layerNorm bias-free', shapes: [[2, 4, 5, 6], [6]], fn: (o, [x, w]) => o.layerNorm(x, w, null) },
   { name: 'layerNormTokens', shapes: [[2, 7, 10], [10], [10]], fn: (o, [t, w, b]) => o.layerNormTokens(t, w, b) },
+  // a config's norm_eps / attn_eps (large, so an addon that ignored them would differ)
+  { name: 'layerNorm with bias, eps 0.5', shapes: [[2, 4, 5, 6], [6], [6]], fn: (o, [x, w, b]) => o.layerNorm(x, w, b, 0.5) },
+  { name: 'layerNorm bias-free, eps 0.5', shapes: [[2, 4, 5, 6], [6]], fn: (o, [x, w]) => o.layerNorm(x, w, null, 0.5) },
+  { name: 'layerNormTokens, eps 0.5', shapes: [[2, 7, 10], [10], [10]], fn: (o, [t, w, b]) => o.layerNormTokens(t, w, b, 0.5) },
   { name: 'linear + bias', shapes: [[2, 7, 10], [10, 4], [4]], fn: (o, [t, w, b]) => o.linear(t, w, b) },
   { name: 'concatChannels', shapes: [[2, 3, 4, 2], [2, 3, 4, 5]], fn: (o, [a, b]) => o.concatChannels([a, b]) },
   { name: 'sliceAxis 3 of a conv weight, then conv', shapes: [[1, 4, 4, 3], [1, 1, 3, 12]], fn: (o, [x, w]) => o.conv2d(x, o.sliceAxis(w, 3, 4, 4), null, 0) },
@@ -69,6 +73,7 @@ const CASES: OpCase[] = [
   { name: 'sliceAxis 0 of a bias', shapes: [[8]], fn: (o, [b]) => o.sliceAxis(b, 0, 2, 5) },
   { name: 'channelAttention, 1 head', shapes: [[2, 5, 6, 4], [2, 5, 6, 4], [2, 5, 6, 4], [1]], kinds: ['rand', 'rand', 'rand', 'pos'], fn: (o, [q, k, v, t]) => o.channelAttention(q, k, v, t, 1) },
   { name: 'channelAttention, 2 heads', shapes: [[2, 5, 6, 6], [2, 5, 6, 6], [2, 5, 6, 6], [2]], kinds: ['rand', 'rand', 'rand', 'pos'], fn: (o, [q, k, v, t]) => o.channelAttention(q, k, v, t, 2) },
+  { name: 'channelAttention, 2 heads, eps 3', shapes: [[2, 5, 6, 6], [2, 5, 6, 6], [2, 5, 6, 6], [2]], kinds: ['rand', 'rand', 'rand', 'pos'], fn: (o, [q, k, v, t]) => o.channelAttention(q, k, v, t, 2, 3) },
   { name: 'tokenAttention, 1 head', shapes: [[2, 4, 5, 4], [2, 7, 4], [2, 7, 4]], fn: (o, [q, k, v]) => o.tokenAttention(q, k, v, 1) },
   { name: 'tokenAttention, 2 heads', shapes: [[2, 4, 5, 6], [2, 7, 6], [2, 7, 6]], fn: (o, [q, k, v]) => o.tokenAttention(q, k, v, 2) },
 ];

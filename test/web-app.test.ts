@@ -178,7 +178,8 @@ describe('browser app (headless chromium)', { skip, timeout: 600_000 }, () => {
     const method = (await page.textContent('#fused-method')) ?? '';
 
     // SIG: the page's caption, V* and masks are the CLI's.
-    const ref = await runSig({ ir, vi, providers: defaultProviders() });
+    // The page runs the shipped tesg-v1 with the SIG it was trained with (v1; web/src/engine.worker.ts).
+    const ref = await runSig({ ir, vi, providers: defaultProviders({ version: 'v1' }) });
     const shown = await shownSig(page);
     assert.equal(shown.caption, ref.caption);
     assert.deepEqual(shown.keywords, ref.keywords);
@@ -215,7 +216,7 @@ describe('browser app (headless chromium)', { skip, timeout: 600_000 }, () => {
     const edited = await shownSig(page);
     assert.deepEqual(edited.keywords, keep);
     if (keep.length > 0) {
-      const refEdited = await runSig({ ir, vi, caption: ref.caption, keywords: keep, providers: defaultProviders() });
+      const refEdited = await runSig({ ir, vi, caption: ref.caption, keywords: keep, providers: defaultProviders({ version: 'v1' }) });
       assert.equal(await page.textContent('#caption-without'), refEdited.captionWithout);
       assert.deepEqual(edited.pixels, [count(refEdited.maskVis), count(refEdited.maskIr), count(refEdited.mask)]);
     } else {

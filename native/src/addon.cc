@@ -14,6 +14,12 @@ using tesg::OptT;
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t) { return TensorWrap::Make(env, std::move(t)); }
 
+/** Argument i as a number, or `fallback` when it is absent, null or undefined. */
+double optNumberArg(const Napi::CallbackInfo& info, size_t i, double fallback) {
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return fallback;
+  return numberArg(info, i);
+}
+
 /** Registers `name` as a binding whose body returns one tensor. */
 template <class F>
 void def(Napi::Env env, Napi::Object exports, const char* name, F f) {
@@ -129,14 +135,22 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   def(env, exports, "depthwiseConv2d", [](const Napi::CallbackInfo& i) {
     return tesg::depthwiseConv2d(tensorArg(i, 0), tensorArg(i, 1), optTensorArg(i, 2), intArg(i, 3));
   });
+  def(env, exports, "downConv", [](const Napi::CallbackInfo& i) {
+    return tesg::downConv(tensorArg(i, 0), tensorArg(i, 1), optTensorArg(i, 2));
+  });
+  def(env, exports, "upsample2x", [](const Napi::CallbackInfo& i) { return tesg::upsample2x(tensorArg(i, 0)); });
+  def(env, exports, "maxPool", [](const Napi::CallbackInfo& i) { return tesg::maxPool(tensorArg(i, 0), intArg(i, 1)); });
   def(env, exports, "add", [](const Napi::CallbackInfo& i) { return tensorArg(i, 0) + tensorArg(i, 1); });
   def(env, exports, "sub", [](const Napi::CallbackInfo& i) { return tensorArg(i, 0) - tensorArg(i, 1); });
   def(env, exports, "mul", [](const Napi::CallbackInfo& i) { return tensorArg(i, 0) * tensorArg(i, 1); });
   def(env, exports, "sigmoid", [](const Napi::CallbackInfo& i) { return at::sigmoid(tensorArg(i, 0)); });
   def(env, exports, "relu", [](const Napi::CallbackInfo& i) { return at::relu(tensorArg(i, 0)); });
   def(env, exports, "gelu", [](const Napi::CallbackInfo& i) { return tesg::gelu(tensorArg(i, 0)); });
+  // layerNorm(x, w, b, eps?) and channelAttention(q, k, v, t, heads, eps?): eps from the model config
+  // (norm_eps, attn_eps); absent = tesg-v1's. epsArgs tells src/runtime/torch.ts this build takes them.
+  exports.Set("epsArgs", Napi::Boolean::New(env, true));
   def(env, exports, "layerNorm", [](const Napi::CallbackInfo& i) {
-    return tesg::layerNorm(tensorArg(i, 0), tensorArg(i, 1), optTensorArg(i, 2));
+    return tesg::layerNorm(tensorArg(i, 0), tensorArg(i, 1), optTensorArg(i, 2), optNumberArg(i, 3, tesg::kDefaultLayerNormEps));
   });
   def(env, exports, "linear", [](const Napi::CallbackInfo& i) {
     return tesg::linear(tensorArg(i, 0), tensorArg(i, 1), optTensorArg(i, 2));
@@ -146,7 +160,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     return tensorArg(i, 0).narrow(intArg(i, 1), intArg(i, 2), intArg(i, 3));
   });
   def(env, exports, "channelAttention", [](const Napi::CallbackInfo& i) {
-    return tesg::channelAttention(tensorArg(i, 0), tensorArg(i, 1), tensorArg(i, 2), tensorArg(i, 3), intArg(i, 4));
+    return tesg::channelAttention(tensorArg(i, 0), tensorArg(i, 1), tensorArg(i, 2), tensorArg(i, 3), intArg(i, 4),
+                                  optNumberArg(i, 5, tesg::kDefaultL2Eps));
   });
   def(env, exports, "tokenAttention", [](const Napi::CallbackInfo& i) {
     return tesg::tokenAttention(tensorArg(i, 0), tensorArg(i, 1), tensorArg(i, 2), intArg(i, 3));

@@ -5,9 +5,6 @@
 
 namespace tesg {
 namespace {
-constexpr double kLayerNormEps = 1e-5;
-// Inside the square root, as ops-tfjs.ts: an all-zero column gets a finite gradient.
-constexpr double kL2EpsSq = 1e-8;
 
 at::Tensor asNchw(const at::Tensor& x) { return x.permute({0, 3, 1, 2}).contiguous(at::MemoryFormat::ChannelsLast); }
 at::Tensor asNhwc(const at::Tensor& y) { return y.permute({0, 2, 3, 1}).contiguous(); }
@@ -29,8 +26,11 @@ at::Tensor blockMask(int64_t c, int64_t heads) {
   return m;
 }
 
-/** x / sqrt(sum over axis 1 of x^2 + eps) for [B, N, C]. */
-at::Tensor l2NormalizeAxis1(const at::Tensor& x) { return x * at::rsqrt(x.square().sum({1}, true) + kL2EpsSq); }
+/**
+ * x / sqrt(sum over axis 1 of x^2 + eps) for [B, N, C]. eps inside the square root, as ops-tfjs.ts:
+ * an all-zero column gets a finite gradient (1/sqrt(eps) times the upstream one).
+ */
+at::Tensor l2NormalizeAxis1(const at::Tensor& x, double eps) { return x * at::rsqrt(x.square().sum({1}, true) + eps); }
 }  // namespace
 
 at::Tensor conv2d(const at::Tensor& x, const at::Tensor& w, const OptT& b, int64_t pad) {
@@ -61,11 +61,11 @@ at::Tensor depthwiseConv2d(const at::Tensor& x, const at::Tensor& w, const OptT&
 
 at::Tensor gelu(const at::Tensor& x) { return at::gelu(x); }
 
-at::Tensor layerNorm(const at::Tensor& x, const at::Tensor& w, const OptT& b) {
-  if (b) return at::layer_norm(x, {x.size(-1)}, w, *b, kLayerNormEps);
+at::Tensor layerNorm(const at::Tensor& x, const at::Tensor& w, const OptT& b, double eps) {
+  if (b) return at::layer_norm(x, {x.size(-1)}, w, *b, eps);
   // Restormer's BiasFree: x (not x - mean) over the standard deviation.
   at::Tensor var = x.var({-1}, /*unbiased=*/false, /*keepdim=*/true);
-  return x * at::rsqrt(var + kLayerNormEps) * w;
+  return x * at::rsqrt(var + eps) * w;
 }
 
 at::Tensor linear(const at::Tensor& t, const at::Tensor& w, const OptT& b) {
@@ -74,12 +74,13 @@ at::Tensor linear(const at::Tensor& t, const at::Tensor& w, const OptT& b) {
 }
 
 at::Tensor channelAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& temperature,
-                            int64_t heads) {
+                            int64_t heads, double eps) {
   const int64_t bs = q.size(0), h = q.size(1), w = q.size(2), c = q.size(3);
   TORCH_CHECK(c % heads == 0, "channelAttention: heads must divide the channels");
+  TORCH_CHECK(eps > 0, "channelAttention: eps must be > 0");
   auto flat = [&](const at::Tensor& t) { return t.reshape({bs, h * w, c}); };
-  at::Tensor qn = l2NormalizeAxis1(flat(q));
-  at::Tensor kn = l2NormalizeAxis1(flat(k));
+  at::Tensor qn = l2NormalizeAxis1(flat(q), eps);
+  at::Tensor kn = l2NormalizeAxis1(flat(k), eps);
   // All heads in one C x C product, other heads' blocks masked out (as ops-tfjs.ts): no transposes
   // of the big [B, N, C] tensors, only transposed-operand GEMMs.
   at::Tensor scores = at::bmm(qn.transpose(1, 2), kn);

@@ -13,11 +13,19 @@ using OptT = std::optional<at::Tensor>;
 
 at::Tensor conv2d(const at::Tensor& x, const at::Tensor& w, const OptT& b, int64_t pad);
 at::Tensor depthwiseConv2d(const at::Tensor& x, const at::Tensor& w, const OptT& b, int64_t pad);
+// The U-shape (unet.cc): stride-2 conv (kernel 2: no padding; 3: one pixel), nearest 2x, max-pool.
+at::Tensor downConv(const at::Tensor& x, const at::Tensor& w, const OptT& b);
+at::Tensor upsample2x(const at::Tensor& x);
+at::Tensor maxPool(const at::Tensor& x, int64_t factor);
 at::Tensor gelu(const at::Tensor& x);
-at::Tensor layerNorm(const at::Tensor& x, const at::Tensor& w, const OptT& b);
+// LayerNorm over the last axis, eps inside the square root (config norm_eps; tesg-v1: 1e-5).
+constexpr double kDefaultLayerNormEps = 1e-5;
+at::Tensor layerNorm(const at::Tensor& x, const at::Tensor& w, const OptT& b, double eps = kDefaultLayerNormEps);
 at::Tensor linear(const at::Tensor& t, const at::Tensor& w, const OptT& b);
+// q, k L2-normalised over the pixels as x / sqrt(sum x^2 + eps) (config attn_eps; tesg-v1: 1e-8).
+constexpr double kDefaultL2Eps = 1e-8;
 at::Tensor channelAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& temperature,
-                            int64_t heads);
+                            int64_t heads, double eps = kDefaultL2Eps);
 at::Tensor tokenAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t heads);
 // The segmentation benchmark's U-Net (segnet.cc), with TensorFlow's padding and resizing conventions.
 /** Convolution with TF 'same' padding at any stride (the odd pixel padded after). */

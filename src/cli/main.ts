@@ -3,9 +3,39 @@
  * The `tesg` command. Each subcommand lives in src/cli/commands/<name>.ts and exports
  * `register(program)`; this file only wires them up and turns TesgErrors into one-line messages.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { TesgError } from '../errors.js';
-import { COMMANDS } from './commands/index.js';
+import { fusionMethodNames, registerFusionMethod } from '../fusion/index.js';
+import { TesgFusion } from '../fusion/tesg-method.js';
+import { markPhase, traceStartupOnExit } from '../util/startup-trace.js';
+import type { Register } from './commands/index.js';
+
+traceStartupOnExit();
+// Every command that fuses offers the TeSG network (its heavy parts load on first use), whichever
+// command module is loaded below.
+if (!fusionMethodNames().includes('tesg')) registerFusionMethod(new TesgFusion());
+
+const OWN_EXT = path.extname(fileURLToPath(import.meta.url)); // .js in dist, .ts under tsx
+
+/**
+ * Only the invoked command's module, commands/<name>.js (the convention above): importing every
+ * command pulls in tfjs with its gradients, libtorch, Vega, Redis... (about 1 s) that one command
+ * does not need. Help, a bare `tesg` and unknown names load them all (commands/index.ts).
+ */
+async function commandsFor(argv: string[]): Promise<Register[]> {
+  const name = argv[2];
+  if (name !== undefined && /^[a-z][a-z0-9-]*$/.test(name)) {
+    const file = fileURLToPath(new URL(`./commands/${name}${OWN_EXT}`, import.meta.url));
+    if (existsSync(file)) {
+      const mod = (await import(new URL(`./commands/${name}${OWN_EXT}`, import.meta.url).href)) as { register?: Register };
+      if (typeof mod.register === 'function') return [mod.register];
+    }
+  }
+  return (await import('./commands/index.js')).COMMANDS;
+}
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -14,7 +44,8 @@ async function main(argv: string[]): Promise<void> {
     .description('Infrared/visible image fusion with textual semantic guidance (TeSG)')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of COMMANDS) register(program);
+  for (const register of await commandsFor(argv)) register(program);
+  markPhase('cli-ready');
   await program.parseAsync(argv);
 }
 

@@ -5,11 +5,12 @@
 import path from 'node:path';
 import { MismatchError, TesgError, UsageError } from '../errors.js';
 import { DEFAULT_METRIC_NAMES, METRICS, findMetric } from '../metrics/index.js';
-import { countUnmatched, describeUnmatched, pairByStem } from '../util/pairing.js';
+import { countUnmatched, describeUnmatched, pairWithDerived } from '../util/pairing.js';
 import { createProgress } from '../util/progress.js';
 import { scoreStems } from './pool.js';
 import { markdownTable, meanRows, type SummaryRow } from './table.js';
 import { writeEvalOutputs } from './output.js';
+import { describeLacking, skippedStemCount } from './skipped.js';
 import type { FusedFolder, StemFailure, StemScores, StemTask } from './types.js';
 
 export interface EvalOptions {
@@ -20,7 +21,10 @@ export interface EvalOptions {
   out: string;
   /** Add IR and VI themselves as (unranked) rows. */
   sources?: boolean;
-  /** Score the complete stems and report the rest instead of failing. */
+  /**
+   * Score every complete, consistent stem and report the rest (files without a partner, gaps in a
+   * fused folder, unreadable files, images of another size) instead of failing on the first.
+   */
   allowMissing?: boolean;
   /** Metric names (case-insensitive); default: every metric except the SSIM_cddfuse compatibility one. */
   metrics?: string[];
@@ -28,13 +32,21 @@ export interface EvalOptions {
   workers?: number;
   /** Progress bar on a TTY, lines otherwise; false silences it (library use). */
   progress?: boolean;
+  /** Also write report.html (+ report_files/) beside summary.md (src/report/html-report.ts). */
+  html?: boolean;
+  /** The command line the HTML report records (default: this process's arguments). */
+  command?: string;
 }
 
 export interface EvalSkipped {
-  /** Folder (ir, vi or method name) -> files whose stem is missing in another folder. */
+  /** Folder (ir, vi or method name) -> IR/VI files without their other source, fused files without IR/VI. */
   unmatched: Record<string, string[]>;
+  /** Method name -> stems IR and VI both have but its fused folder lacks. */
+  lacking: Record<string, string[]>;
   /** Stems with an unreadable file (only with allowMissing; otherwise they fail the run). */
   unreadable: StemFailure[];
+  /** Stems whose IR, VI and fused images differ in size (only with allowMissing), the sizes in the message. */
+  mismatched: StemFailure[];
 }
 
 export interface EvalResult {
@@ -50,7 +62,7 @@ export interface EvalResult {
   skipped: EvalSkipped;
   seconds: number;
   workers: number;
-  files?: { csv: string; json: string; table: string };
+  files?: { csv: string; json: string; table: string; html?: string };
 }
 
 const MAX_LISTED = 10;
@@ -88,12 +100,13 @@ export async function evaluateFolders(o: EvalOptions): Promise<EvalResult> {
   const metrics = checkOptions(o);
   const folders: Record<string, string> = { ir: o.ir, vi: o.vi };
   for (const f of o.fused) folders[f.name] = f.dir;
-  const pairing = await pairByStem(folders);
+  const pairing = await pairWithDerived({ ir: o.ir, vi: o.vi }, Object.fromEntries(o.fused.map((f) => [f.name, f.dir])));
   const lone = countUnmatched(pairing.unmatched);
-  if (lone > 0 && !o.allowMissing) {
+  const gaps = describeLacking(pairing.lacking, o.fused);
+  if ((lone > 0 || gaps.length > 0) && !o.allowMissing) {
+    const parts = [...gaps, ...(lone > 0 ? [`${lone} file(s) have no partner (${describeUnmatched(pairing.unmatched)})`] : [])];
     throw new MismatchError(
-      `${lone} file(s) have no partner in every folder (${describeUnmatched(pairing.unmatched)}); ` +
-        `add the missing files, or rerun with --allow-missing to score the ${pairing.matched.length} complete image(s)`,
+      `${parts.join('; ')}; add the missing files, or rerun with --allow-missing to score the ${pairing.matched.length} complete image(s)`,
     );
   }
   if (pairing.matched.length === 0) throw new MismatchError(`no image name stem is present in every folder (${Object.values(folders).join(', ')})`);
@@ -113,16 +126,18 @@ export async function evaluateFolders(o: EvalOptions): Promise<EvalResult> {
     outcomes = await scoreStems(tasks, {
       workers,
       onOutcome: (x) => progress?.tick(1, x.ok ? x.scores.stem : `${x.failure.stem} failed`),
-      // A size mismatch is a setup error, not a missing file: stop at the first one.
-      stopOn: (x) => !x.ok && x.failure.kind === 'mismatch',
+      // Without --allow-missing a size mismatch fails the run: stop at the first one.
+      stopOn: (x) => !o.allowMissing && !x.ok && x.failure.kind === 'mismatch',
     });
   } finally {
     progress?.done();
   }
 
-  const failures = outcomes.flatMap((x) => (x.ok ? [] : [x.failure]));
-  const mismatch = failures.find((f) => f.kind === 'mismatch');
-  if (mismatch) throw new MismatchError(`${mismatch.message} (image '${mismatch.stem}')`);
+  const failures = outcomes.flatMap((x) => (x.ok || x.failure.kind !== 'unreadable' ? [] : [x.failure]));
+  const mismatched = outcomes.flatMap((x) => (x.ok || x.failure.kind !== 'mismatch' ? [] : [x.failure]));
+  if (mismatched.length > 0 && !o.allowMissing) {
+    throw new MismatchError(`${mismatched[0].message} (image '${mismatched[0].stem}'); or rerun with --allow-missing to score the other images`);
+  }
   if (failures.length > 0 && !o.allowMissing) {
     throw new TesgError(
       `${failures.length} image(s) could not be read: ${listed(failures.map((f) => f.message))}; ` +
@@ -130,7 +145,10 @@ export async function evaluateFolders(o: EvalOptions): Promise<EvalResult> {
     );
   }
   const images = outcomes.flatMap((x) => (x.ok ? [x.scores] : [])).sort((a, b) => (a.stem < b.stem ? -1 : a.stem > b.stem ? 1 : 0));
-  if (images.length === 0) throw new TesgError('no image could be scored; see the errors above');
+  if (images.length === 0) {
+    const why = [...mismatched, ...failures].slice(0, 3).map((f) => f.message);
+    throw new TesgError(`no image could be scored: ${listed(why)}`);
+  }
 
   const methods = [...(o.sources ? ['IR', 'VI'] : []), ...o.fused.map((f) => f.name)];
   const summary: SummaryRow[] = methods.map((method) => ({
@@ -138,7 +156,8 @@ export async function evaluateFolders(o: EvalOptions): Promise<EvalResult> {
     reference: Boolean(o.sources) && (method === 'IR' || method === 'VI'),
     means: meanRows(images.map((img) => img.rows[method]), metrics),
   }));
-  const skippedCount = lone + failures.length;
+  const skipped: EvalSkipped = { unmatched: pairing.unmatched, lacking: pairing.lacking, unreadable: failures, mismatched };
+  const skippedCount = skippedStemCount(skipped);
   const caption =
     `Mean over ${images.length} image(s)` +
     (skippedCount > 0 ? ` (${skippedCount} skipped: see per-image.json)` : '') +
@@ -151,11 +170,16 @@ export async function evaluateFolders(o: EvalOptions): Promise<EvalResult> {
     summary,
     caption,
     table: markdownTable(summary, metrics),
-    skipped: { unmatched: pairing.unmatched, unreadable: failures },
+    skipped,
     seconds: 0,
     workers,
   };
   result.files = await writeEvalOutputs(result, o.out);
+  if (o.html) {
+    // Loaded only when asked: the report pulls in Vega and writes images.
+    const { writeHtmlReport } = await import('../report/html-report.js');
+    result.files.html = await writeHtmlReport(result, o.out, { command: o.command, progress: o.progress });
+  }
   result.seconds = (performance.now() - t0) / 1000;
   return result;
 }

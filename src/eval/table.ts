@@ -43,21 +43,41 @@ export function rankColumn(values: number[], ranked: boolean[], higherIsBetter: 
   });
 }
 
-/** The Markdown table; arrows in the header give each metric's direction. */
-export function markdownTable(rows: SummaryRow[], metrics: string[], decimals = 3): string {
+/** One summary cell as shown: the formatted mean and its rank mark. */
+export interface SummaryCell {
+  text: string;
+  mark: Mark;
+}
+
+/** What both the Markdown table and the HTML report show: header labels and formatted, ranked cells. */
+export interface SummaryGrid {
+  /** "EN ↑", "MSE ↓", ...: metric and direction. */
+  headers: string[];
+  /** Row labels: the method, or "IR (source)" for reference rows. */
+  labels: string[];
+  cells: SummaryCell[][];
+}
+
+export function summaryGrid(rows: SummaryRow[], metrics: string[], decimals = 3): SummaryGrid {
   const dir = metrics.map((m) => findMetric(m)?.higherIsBetter ?? true);
   const marks = metrics.map((m, j) =>
     rankColumn(rows.map((r) => r.means[m]), rows.map((r) => !r.reference), dir[j], decimals),
   );
-  const header = `| Method | ${metrics.map((m, j) => `${m} ${dir[j] ? '↑' : '↓'}`).join(' | ')} |`;
+  return {
+    headers: metrics.map((m, j) => `${m} ${dir[j] ? '↑' : '↓'}`),
+    labels: rows.map((r) => (r.reference ? `${r.method} (source)` : r.method)),
+    cells: rows.map((r, i) => metrics.map((m, j) => ({ text: formatValue(r.means[m], decimals), mark: marks[j][i] }))),
+  };
+}
+
+/** The Markdown table; arrows in the header give each metric's direction. */
+export function markdownTable(rows: SummaryRow[], metrics: string[], decimals = 3): string {
+  const g = summaryGrid(rows, metrics, decimals);
+  const header = `| Method | ${g.headers.join(' | ')} |`;
   const rule = `|---|${metrics.map(() => '---:').join('|')}|`;
-  const body = rows.map((r, i) => {
-    const cells = metrics.map((m, j) => {
-      const text = formatValue(r.means[m], decimals);
-      const mark = marks[j][i];
-      return mark === 'best' ? `**${text}**` : mark === 'second' ? `<u>${text}</u>` : text;
-    });
-    return `| ${r.reference ? `${r.method} (source)` : r.method} | ${cells.join(' | ')} |`;
+  const body = g.cells.map((row, i) => {
+    const cells = row.map(({ text, mark }) => (mark === 'best' ? `**${text}**` : mark === 'second' ? `<u>${text}</u>` : text));
+    return `| ${g.labels[i]} | ${cells.join(' | ')} |`;
   });
   return [header, rule, ...body].join('\n');
 }

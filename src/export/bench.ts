@@ -63,7 +63,7 @@ export interface InferenceBenchResult {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
-async function timeRuns(runs: number, fn: () => Promise<unknown>): Promise<Timing> {
+export async function timeRuns(runs: number, fn: () => Promise<unknown>): Promise<Timing> {
   await fn(); // warm-up: session/kernels/first allocations
   const runsMs: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -75,7 +75,7 @@ async function timeRuns(runs: number, fn: () => Promise<unknown>): Promise<Timin
 }
 
 /** A deterministic 0..1 input pair with a mask on a third of the image and a random F_t. */
-function syntheticInputs(w: number, h: number, viCh: number, tokens: number, dim: number): PlanarInputs {
+export function syntheticInputs(w: number, h: number, viCh: number, tokens: number, dim: number): PlanarInputs {
   let s = 7;
   const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
   return {
@@ -89,7 +89,7 @@ function syntheticInputs(w: number, h: number, viCh: number, tokens: number, dim
 }
 
 /** onnxruntime's GFLOP/s on one n x n by n x n MatMul (2 n^3 FLOPs), the practical peak here. */
-async function matmulPeak(dir: string, n: number, threads: number, runs: number): Promise<Timing & { n: number; gflopsPerS: number }> {
+export async function matmulPeak(dir: string, n: number, threads: number, runs: number): Promise<Timing & { n: number; gflopsPerS: number }> {
   const g = new OnnxGraphWriter();
   const a = g.input('a', [n, n]);
   const b = g.floatInit('b', [n, n], Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5));

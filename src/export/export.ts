@@ -21,7 +21,9 @@ import { ONNX_OPSET, readOnnxMetadata } from './onnx-writer.js';
  *           mask [batch, 1, height, width]   M, 1 = key object
  *           text [batch, text_tokens, text_dim]  F_t
  *   output  fused [batch, 1 or 3, height, width]  Y (output 'y') or RGB, 0..1
- * Any height and width: the network keeps the size (size multiple 1), so nothing is padded.
+ * Height and width: multiples of the config's size multiple (2^inner levels; 1 for tesg-v1): the
+ * U-shape's stride-2 down-samplings need them. OnnxFuser (./onnx-fuse.ts) and the browser app pad
+ * symmetrically to it and crop back, as TesgModel.predict.
  */
 export const ONNX_INPUTS = ['ir', 'vi', 'mask', 'text'] as const;
 export const ONNX_OUTPUT = 'fused';

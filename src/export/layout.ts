@@ -27,6 +27,24 @@ export interface Rect {
   height: number;
 }
 
+/**
+ * Symmetric (edge-repeating) padding of a planar [ch, h, w] image at the bottom and right to
+ * [ch, ph, pw], as tf.mirrorPad(..., 'symmetric') in TesgModel.predict: the network's input must
+ * be a multiple of its size multiple (src/model/config.ts sizeMultiple); crop the output back with cropChw.
+ */
+export function padChwSymmetric(x: Float32Array, ch: number, h: number, w: number, ph: number, pw: number): Float32Array {
+  if (ph === h && pw === w) return x;
+  const out = new Float32Array(ch * ph * pw);
+  const mirror = (i: number, n: number) => (i < n ? i : 2 * n - 1 - i);
+  for (let c = 0; c < ch; c++) {
+    for (let y = 0; y < ph; y++) {
+      const row = (c * h + mirror(y, h)) * w;
+      for (let xx = 0; xx < pw; xx++) out[(c * ph + y) * pw + xx] = x[row + mirror(xx, w)];
+    }
+  }
+  return out;
+}
+
 /** The `r` window of every channel of a planar [c, h, w] image. */
 export function cropChw(src: Float32Array, h: number, w: number, c: number, r: Rect): Float32Array {
   const out = new Float32Array(c * r.width * r.height);

@@ -6,9 +6,10 @@ import { sizeMultiple } from '../model/config.js';
 import type { FuseInput } from '../model/model.js';
 import { outChannels } from '../model/network.js';
 import { OnnxModel } from '../runtime/onnx.js';
+import { OnnxThreadModel } from '../runtime/onnx-thread.js';
 import { ONNX_OUTPUT, readOnnxConfig } from './export.js';
 import type { Rect } from './layout.js';
-import { cropChw, networkOutputToImage, networkPlanes } from './layout.js';
+import { cropChw, networkOutputToImage, networkPlanes, padChwSymmetric } from './layout.js';
 import { runTiled } from './tiling.js';
 
 /**
@@ -22,11 +23,16 @@ export interface OnnxFuseOptions {
   spinning?: boolean;
   /**
    * Tile size in px: 0 = never tile; default 'auto' = tile (DEFAULT_TILE) only images above
-   * AUTO_TILE_PIXELS, where one whole-image run would exceed MEMORY_BOUND_BYTES.
+   * autoTilePixels(config), where one whole-image run would exceed MEMORY_BOUND_BYTES.
    */
   tile?: number | 'auto';
   /** Overlap between tiles, px (default DEFAULT_OVERLAP); blended with linear ramps. */
   overlap?: number;
+  /**
+   * Hold the onnxruntime session on a worker thread (src/runtime/onnx-thread.ts), so that loading it
+   * overlaps work on the main thread (default false). Same numbers either way.
+   */
+  worker?: boolean;
 }
 
 export const DEFAULT_TILE = 512;
@@ -37,10 +43,21 @@ export const DEFAULT_OVERLAP = 48;
  * the largest intermediates).
  */
 export const BYTES_PER_PIXEL = 3900;
+/**
+ * The same for the U-shaped configs (docs/model.md): at most 1,170 B per pixel of peak RSS over the
+ * u2 presets, measured whole-image at 1280x1024 (`tesg bench --compare u2-a,u2-b,u2-c --sizes
+ * 1280x1024 --tile 0`; u2-c, MGCA-TDAF at 1/2, is the largest); rounded up.
+ */
+export const BYTES_PER_PIXEL_U = 1200;
 /** One run stays under this; larger images are tiled (DEFAULT_TILE: about 1 GB per tile). */
 export const MEMORY_BOUND_BYTES = 2 * 1024 ** 3;
-/** Whole-image runs up to this many pixels (about 550k: 640x480 whole, LLVIP's 1280x1024 tiled). */
+/** Whole-image runs up to this many pixels with tesg-v1 (about 550k: 640x480 whole, LLVIP's 1280x1024 tiled). */
 export const AUTO_TILE_PIXELS = Math.floor(MEMORY_BOUND_BYTES / BYTES_PER_PIXEL);
+
+/** Whole-image runs up to this many pixels for `cfg` (a U-shape: about 1.8M, so 1280x1024 runs whole). */
+export function autoTilePixels(cfg: ModelConfig): number {
+  return cfg.level_dims.length === 0 ? AUTO_TILE_PIXELS : Math.floor(MEMORY_BOUND_BYTES / BYTES_PER_PIXEL_U);
+}
 
 /** The network's inputs as planar float arrays (one image, values 0..1). */
 export interface PlanarInputs {
@@ -59,14 +76,15 @@ export interface PlanarInputs {
 export class OnnxFuser {
   private constructor(
     readonly config: ModelConfig,
-    readonly model: OnnxModel,
+    readonly model: OnnxModel | OnnxThreadModel,
     readonly threads: number,
   ) {}
 
   static async load(file: string, options: OnnxFuseOptions = {}): Promise<OnnxFuser> {
     const config = await readOnnxConfig(file);
     const threads = options.threads ?? availableParallelism();
-    const model = await OnnxModel.load(file, { threads, spinning: options.spinning ?? false });
+    const modelOptions = { threads, spinning: options.spinning ?? false };
+    const model = options.worker ? await OnnxThreadModel.load(file, modelOptions) : await OnnxModel.load(file, modelOptions);
     model.requireInputs('ir', 'vi', 'mask', 'text');
     return new OnnxFuser(config, model, threads);
   }
@@ -77,7 +95,7 @@ export class OnnxFuser {
     const c = this.config;
     const m = sizeMultiple(c);
     const [ph, pw] = [Math.ceil(h / m) * m, Math.ceil(w / m) * m];
-    const pad = (x: Float32Array, ch: number) => (ph === h && pw === w ? x : padSymmetric(x, ch, h, w, ph, pw));
+    const pad = (x: Float32Array, ch: number) => padChwSymmetric(x, ch, h, w, ph, pw);
     const viCh = inp.vi.length / (w * h);
     const out = await this.model.run(
       {
@@ -96,7 +114,7 @@ export class OnnxFuser {
   async runNetwork(inp: PlanarInputs, options: OnnxFuseOptions = {}): Promise<Float32Array> {
     const { width: w, height: h } = inp;
     const tile = options.tile ?? 'auto';
-    const size = tile === 'auto' ? (w * h > AUTO_TILE_PIXELS ? DEFAULT_TILE : 0) : tile;
+    const size = tile === 'auto' ? (w * h > autoTilePixels(this.config) ? DEFAULT_TILE : 0) : tile;
     if (size <= 0 || (w <= size && h <= size)) return this.runPlanar(inp);
     const viCh = inp.vi.length / (w * h);
     const crop = (x: Float32Array, ch: number, r: Rect) => cropChw(x, h, w, ch, r);
@@ -136,16 +154,4 @@ export async function fuseOnnx(modelFile: string, input: FuseInput, options: Onn
   } finally {
     await fuser.release();
   }
-}
-
-/** Symmetric (edge-repeating) padding at the bottom and right, as tf.mirrorPad(..., 'symmetric'). */
-function padSymmetric(x: Float32Array, ch: number, h: number, w: number, ph: number, pw: number): Float32Array {
-  const out = new Float32Array(ch * ph * pw);
-  const mirror = (i: number, n: number) => (i < n ? i : 2 * n - 1 - i);
-  for (let c = 0; c < ch; c++) {
-    for (let y = 0; y < ph; y++) {
-      for (let xx = 0; xx < pw; xx++) out[(c * ph + y) * pw + xx] = x[(c * h + mirror(y, h)) * w + mirror(xx, w)];
-    }
-  }
-  return out;
 }

@@ -1,4 +1,4 @@
-import { viChannels } from '../model/config.js';
+import { sizeMultiple, viChannels } from '../model/config.js';
 import { TesgModel } from '../model/model.js';
 import { outChannels } from '../model/network.js';
 import { tf } from '../model/tfjs.js';
@@ -7,7 +7,7 @@ import { OnnxFuser } from './onnx-fuse.js';
 
 /**
  * Check an exported model against the tfjs model it came from on one random 0..1 input of
- * width x height: the largest absolute difference of the outputs. Runs tfjs on whatever backend
+ * width x height (rounded up to the size multiple): the largest absolute difference of the outputs. Runs tfjs on whatever backend
  * is active (the exporter uses tfjs-cpu, the reference).
  */
 export async function exportParity(weightsFile: string, onnxFile: string, width = 32, height = 24): Promise<number> {
@@ -17,7 +17,8 @@ export async function exportParity(weightsFile: string, onnxFile: string, width 
     const cfg = model.config;
     let s = 12345;
     const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
-    const [w, h, vc] = [width, height, viChannels(cfg)];
+    const m = sizeMultiple(cfg); // rounded up so the forward needs no padding
+    const [w, h, vc] = [Math.ceil(width / m) * m, Math.ceil(height / m) * m, viChannels(cfg)];
     const ir = Float32Array.from({ length: w * h }, rand);
     const vi = Float32Array.from({ length: w * h * vc }, rand);
     const mask = Float32Array.from({ length: w * h }, (_, i) => (i % w < w / 2 ? 1 : 0));

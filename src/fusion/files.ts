@@ -21,7 +21,12 @@ export interface FuseFilesOptions extends FuseOptions {
   stretch?: Stretch16;
   /** JPEG quality for .jpg outputs. */
   quality?: number;
+  /** Called as the pair passes each stage (the queue worker reports it as job progress). */
+  onStage?: (stage: FuseStage) => void;
 }
+
+/** Stages of one pair in fuseFiles: inputs read and checked, fused, output written. */
+export type FuseStage = 'read' | 'fused' | 'written';
 
 export interface FuseFoldersOptions extends FuseFilesOptions {
   /** Redo pairs whose output exists (default: skip them, which makes reruns resume). */
@@ -62,8 +67,11 @@ export async function fuseFiles(irPath: string, viPath: string, outPath: string,
   await refuseProtected(outPath, [irPath, viPath]);
   const [ir, vi] = await Promise.all([readImage(irPath, { stretch }), readImage(viPath, { stretch })]);
   assertSameSize(ir, irPath, vi, viPath);
+  opts.onStage?.('read');
   const fused = await method.fuse(ir, vi, { gray: opts.gray, params: opts.params, stem: path.parse(irPath).name });
+  opts.onStage?.('fused');
   await writeImage(outPath, fused, { protect: [irPath, viPath], quality: opts.quality });
+  opts.onStage?.('written');
   return fused;
 }
 
@@ -72,8 +80,28 @@ async function sameFolder(a: string, b: string): Promise<boolean> {
   return (await real(a)) === (await real(b));
 }
 
-/** Fuse every IR/VI pair matched by name stem into outDir/<stem>.png. */
-export async function fuseFolders(irDir: string, viDir: string, outDir: string, opts: FuseFoldersOptions = {}): Promise<FuseFoldersReport> {
+/** One pair of a folder run: its files and where its output goes (outDir/<stem>.png). */
+export interface FolderPair {
+  stem: string;
+  ir: string;
+  vi: string;
+  out: string;
+  /** The output file exists already. */
+  exists: boolean;
+}
+
+/**
+ * The pairs a folder run fuses, before any fusion: checks the options, that the output folder is not
+ * an input folder, pairs by name stem (a file without a partner is an error unless allowMissing).
+ * fuseFolders and the queue (src/queue/enqueue.ts) both start here, so they fuse the same pairs into
+ * the same output names.
+ */
+export async function planFolderPairs(
+  irDir: string,
+  viDir: string,
+  outDir: string,
+  opts: FuseFilesOptions & { allowMissing?: boolean } = {},
+): Promise<{ pairs: FolderPair[]; unmatched: Record<string, string[]> }> {
   resolveOptions(opts);
   for (const [name, dir] of [['IR', irDir], ['VI', viDir]] as const) {
     if (await sameFolder(outDir, dir)) throw new UsageError(`the output folder ${outDir} is the ${name} input folder; choose another --out`);
@@ -84,19 +112,29 @@ export async function fuseFolders(irDir: string, viDir: string, outDir: string, 
     throw new MismatchError(`${lone} file(s) without a partner of the same name stem (${describeUnmatched(unmatched)}); add or rename them, or pass --allow-missing to fuse the rest`);
   }
   if (matched.length === 0) throw new InputError(irDir, `no image pairs with ${viDir} (expected files with the same name stem in both; extensions png jpg jpeg bmp tif tiff)`);
-  const report: FuseFoldersReport = { fused: [], skipped: [], failed: [], unmatched };
-  const todo = [];
+  const pairs: FolderPair[] = [];
   for (const item of matched) {
     const out = path.join(outDir, `${item.stem}.png`);
     const exists = await fs.stat(out).then(() => true, () => false);
-    if (exists && !opts.overwrite) report.skipped.push(item.stem);
-    else todo.push({ ...item, out });
+    pairs.push({ stem: item.stem, ir: item.files.ir, vi: item.files.vi, out, exists });
+  }
+  return { pairs, unmatched };
+}
+
+/** Fuse every IR/VI pair matched by name stem into outDir/<stem>.png. */
+export async function fuseFolders(irDir: string, viDir: string, outDir: string, opts: FuseFoldersOptions = {}): Promise<FuseFoldersReport> {
+  const { pairs, unmatched } = await planFolderPairs(irDir, viDir, outDir, opts);
+  const report: FuseFoldersReport = { fused: [], skipped: [], failed: [], unmatched };
+  const todo = [];
+  for (const item of pairs) {
+    if (item.exists && !opts.overwrite) report.skipped.push(item.stem);
+    else todo.push(item);
   }
   if (todo.length === 0) return report;
   const progress = createProgress({ label: 'fuse', total: todo.length, tty: opts.progressTty });
   for (const item of todo) {
     try {
-      await fuseFiles(item.files.ir, item.files.vi, item.out, opts);
+      await fuseFiles(item.ir, item.vi, item.out, opts);
       report.fused.push(item.stem);
     } catch (err) {
       if (!(err instanceof TesgError)) throw err;

@@ -17,4 +17,13 @@ export {
   type FuseOptions,
   type FusionMethod,
 } from './registry.js';
-export { fuseFiles, fuseFolders, type FuseFilesOptions, type FuseFoldersOptions, type FuseFoldersReport } from './files.js';
+export {
+  fuseFiles,
+  fuseFolders,
+  planFolderPairs,
+  type FolderPair,
+  type FuseFilesOptions,
+  type FuseFoldersOptions,
+  type FuseFoldersReport,
+  type FuseStage,
+} from './files.js';

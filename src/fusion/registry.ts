@@ -1,5 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { Image8 } from '../image/types.js';
+import type { SigProviders } from '../semantics/sig.js';
+import type { SigResult } from '../semantics/types.js';
 
 /**
  * Fusion methods by name. The classic baselines register themselves in ./index.ts; the TeSG network
@@ -19,13 +21,25 @@ export interface FuseOptions {
   stem?: string;
   /** Method-specific settings, e.g. { levels: 5 } for laplacian; a method ignores keys it does not know. */
   params?: Readonly<Record<string, string | number | boolean | readonly string[]>>;
+  /**
+   * M and F_t computed by the caller, for methods that use the SIG (usesSig): the method uses them
+   * instead of running its own SIG. `tesg fuse-video` passes its temporal SIG here (src/video/).
+   */
+  guidance?: SigGuidance;
 }
+
+/** What a SIG-guided method needs of the SIG: M (0/1, image size), F_t (tokens x dim) and the encoder's id. */
+export type SigGuidance = Pick<SigResult, 'mask' | 'embedding' | 'textEncoderId'>;
 
 export interface FusionMethod {
   /** Registry key and CLI name (--method NAME). */
   readonly name: string;
   /** One line for --help and docs. */
   readonly description: string;
+  /** The method is guided by the SIG (M, F_t) and takes FuseOptions.guidance. */
+  readonly usesSig?: boolean;
+  /** For a SIG-guided method: the SIG providers it runs itself for these params (callers computing guidance use the same). */
+  sigProviders?(params?: FuseOptions['params']): Promise<SigProviders>;
   /** Fuse an aligned IR/VI pair of equal size; the result has that size. */
   fuse(ir: Image8, vi: Image8, opts?: FuseOptions): Promise<Image8>;
 }

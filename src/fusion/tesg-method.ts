@@ -5,9 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { InputError, MismatchError, UsageError } from '../errors.js';
 import type { Image8 } from '../image/types.js';
 import type { FuseInput } from '../model/model.js';
-import type { SigProviders } from '../semantics/sig.js';
+import type { BuiltinSigVersion, SigProviders } from '../semantics/sig.js';
 import type { SigResult } from '../semantics/types.js';
-import type { FuseOptions, FusionMethod } from './registry.js';
+import { DEFAULT_FUSION_METHOD, type FuseOptions, type FusionMethod } from './registry.js';
+import { markPhase } from '../util/startup-trace.js';
 
 /**
  * The TeSG network as a fusion method (`tesg fuse --method tesg`): the SIG default (detector
@@ -17,12 +18,19 @@ import type { FuseOptions, FusionMethod } from './registry.js';
  * params: weights (a .safetensors file; default DEFAULT_WEIGHTS_FILE), backend ('onnx' | 'tfjs';
  * default onnx when the exported model exists beside the weights, else tfjs), threads (onnxruntime
  * threads, default all cores), tile (px, 0 = never; default auto), caption, keyword (string[]),
- * sig (a SIG cache folder from `tesg sig`: M and F_t are read for opts.stem instead of computed).
+ * sig (a SIG cache folder from `tesg sig`: M and F_t are read for opts.stem instead of computed),
+ * sigVersion ('v1' | 'v2': the built-in SIG to run; default the one the weights were trained with,
+ * from their `tesg_sig` metadata, and v1 for weights without that record, i.e. tesg-v1).
  */
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_WEIGHTS_FILE = path.join(PACKAGE_ROOT, 'weights', 'tesg.safetensors');
 
 export type NetworkBackend = 'onnx' | 'tfjs';
+
+/** What `tesg fuse` and `tesg queue add` use without --method: the network when its weights ship, else the classic default. */
+export function defaultFuseMethod(): string {
+  return existsSync(DEFAULT_WEIGHTS_FILE) ? 'tesg' : DEFAULT_FUSION_METHOD;
+}
 
 /** The exported ONNX model that belongs beside a weights file: same path, extension .onnx. */
 export function onnxBeside(weightsFile: string): string {
@@ -47,24 +55,46 @@ interface Network {
 export class TesgFusion implements FusionMethod {
   readonly name = 'tesg';
   readonly description = 'the TeSG network (SIG default + shipped weights; ONNX Runtime when the exported model is present)';
-  private sig?: SigProviders;
+  readonly usesSig = true;
+  private readonly sigs = new Map<BuiltinSigVersion, SigProviders>();
   private readonly networks = new Map<string, Promise<Network>>();
 
   async fuse(ir: Image8, vi: Image8, opts: FuseOptions = {}): Promise<Image8> {
     const p = opts.params ?? {};
     const weights = typeof p.weights === 'string' ? p.weights : DEFAULT_WEIGHTS_FILE;
     const backend = chooseBackend(weights, p.backend === undefined ? undefined : String(p.backend));
-    const sig = typeof p.sig === 'string' ? await cachedSig(p.sig, ir, opts, p) : await this.liveSig(ir, vi, p);
-    const net = await this.network(weights, backend, p);
+    // The ONNX session loads on a worker thread while the SIG runs here (overlapped on 2 cores: a
+    // cold `tesg fuse` saves the session's 0.2-0.4 s); tfjs loads after the SIG, on this thread.
+    const early = backend === 'onnx' ? this.network(weights, backend, p) : undefined;
+    early?.catch(() => {}); // awaited below; a SIG error must not leave it an unhandled rejection
+    const sig = opts.guidance ?? (typeof p.sig === 'string' ? await cachedSig(p.sig, ir, opts, p, weights) : await this.liveSig(ir, vi, p, weights));
+    markPhase('sig');
+    const net = await (early ?? this.network(weights, backend, p));
+    markPhase('network-loaded');
     const fused = await net.predict({ ir, vi, mask: sig.mask, embedding: sig.embedding, textEncoderId: sig.textEncoderId });
+    markPhase('network-run');
     return opts.gray && fused.channels === 3 ? toGray(fused) : fused;
   }
 
-  private async liveSig(ir: Image8, vi: Image8, p: NonNullable<FuseOptions['params']>): Promise<Pick<SigResult, 'mask' | 'embedding' | 'textEncoderId'>> {
-    const { runSig, defaultProviders } = await import('../semantics/sig.js');
-    this.sig ??= defaultProviders();
+  private async liveSig(ir: Image8, vi: Image8, p: NonNullable<FuseOptions['params']>, weights: string): Promise<Pick<SigResult, 'mask' | 'embedding' | 'textEncoderId'>> {
+    const { runSig } = await import('../semantics/sig.js');
+    const providers = await this.sigProviders(p, weights);
     const keywords = Array.isArray(p.keyword) ? p.keyword : typeof p.keyword === 'string' ? [p.keyword] : undefined;
-    return runSig({ ir, vi, providers: this.sig, caption: typeof p.caption === 'string' ? p.caption : undefined, keywords });
+    return runSig({ ir, vi, providers, caption: typeof p.caption === 'string' ? p.caption : undefined, keywords });
+  }
+
+  /**
+   * The SIG providers `fuse` runs for these params: params.sigVersion, else the built-in version the
+   * weights were trained with. `tesg fuse-video` computes its temporal SIG with these, so its frames
+   * are guided by the same SIG as `tesg fuse`.
+   */
+  async sigProviders(p: NonNullable<FuseOptions['params']> = {}, weights = typeof p.weights === 'string' ? p.weights : DEFAULT_WEIGHTS_FILE): Promise<SigProviders> {
+    const { defaultProviders } = await import('../semantics/sig.js');
+    markPhase('sig-modules');
+    const version = p.sigVersion !== undefined ? parseVersion(String(p.sigVersion)) : await trainedSigVersion(weights);
+    let providers = this.sigs.get(version);
+    if (!providers) this.sigs.set(version, (providers = defaultProviders({ version })));
+    return providers;
   }
 
   private network(weights: string, backend: NetworkBackend, p: NonNullable<FuseOptions['params']>): Promise<Network> {
@@ -79,7 +109,7 @@ export class TesgFusion implements FusionMethod {
         }
         if (backend === 'onnx') {
           const { OnnxFuser } = await import('../export/onnx-fuse.js');
-          const fuser = await OnnxFuser.load(onnxBeside(weights), { threads });
+          const fuser = await OnnxFuser.load(onnxBeside(weights), { threads, worker: true });
           return { predict: (input) => fuser.predict(input, { tile }) };
         }
         const { initBackend } = await import('../runtime/backend.js');
@@ -93,6 +123,51 @@ export class TesgFusion implements FusionMethod {
   }
 }
 
+const checkedCaches = new Set<string>();
+
+/** One stderr warning when a SIG cache comes from another built-in SIG version than the model's. */
+async function warnIfOtherSig(dir: string, weights: string): Promise<void> {
+  const key = `${dir}|${weights}`;
+  if (checkedCaches.has(key)) return;
+  checkedCaches.add(key);
+  const [{ readHeader }, { sigVersionOfMasker }] = await Promise.all([import('../semantics/cache.js'), import('../semantics/sig.js')]);
+  // No readable header: readSigCache below says what is missing.
+  const header = await readHeader(dir).catch(() => undefined);
+  const cacheVersion = sigVersionOfMasker(header?.masker);
+  const modelVersion = await trainedSigVersion(weights);
+  if (cacheVersion && cacheVersion !== modelVersion) {
+    process.stderr.write(`tesg fuse: warning: the SIG cache ${dir} was made by SIG ${cacheVersion}, but ${weights} was trained with SIG ${modelVersion}; rebuild the cache with \`tesg sig --sig-version ${modelVersion}\`\n`);
+  }
+}
+
+function parseVersion(v: string): BuiltinSigVersion {
+  if (v === 'v1' || v === 'v2') return v;
+  throw new UsageError(`--sig-version must be v1 or v2, got '${v}'`);
+}
+
+const trainedVersions = new Map<string, Promise<BuiltinSigVersion>>();
+
+/**
+ * The built-in SIG version a weights file was trained with: its `tesg_sig` metadata (the training
+ * SIG cache's header) names the masker. Weights without it (tesg-v1, trained before the record
+ * existed) or trained on another SIG (ONNX providers) get v1 / the default respectively.
+ */
+export function trainedSigVersion(weights: string): Promise<BuiltinSigVersion> {
+  let v = trainedVersions.get(weights);
+  if (!v) {
+    v = (async () => {
+      if (!existsSync(weights)) return 'v1';
+      const [{ readTensorFileMetadata }, { sigVersionOfMasker, DEFAULT_SIG_VERSION }] = await Promise.all([import('../model/safetensors.js'), import('../semantics/sig.js')]);
+      const raw = (await readTensorFileMetadata(weights)).tesg_sig;
+      if (!raw) return 'v1';
+      const masker = (JSON.parse(raw) as { header?: { masker?: string } }).header?.masker;
+      return sigVersionOfMasker(masker) ?? DEFAULT_SIG_VERSION;
+    })();
+    trainedVersions.set(weights, v);
+  }
+  return v;
+}
+
 /** The gray result: BT.601 luma, rounded as every fused plane is. */
 function toGray(img: Image8): Image8 {
   return planeToGray8(lumaPlane(img), img.width, img.height);
@@ -102,12 +177,13 @@ function toGray(img: Image8): Image8 {
  * M and F_t of the pair from a SIG cache (`tesg sig --out DIR`), which skips the SIG: the cache holds
  * exactly what the SIG would compute, so the fused image is the same.
  */
-async function cachedSig(dir: string, ir: Image8, opts: FuseOptions, p: NonNullable<FuseOptions['params']>): Promise<Pick<SigResult, 'mask' | 'embedding' | 'textEncoderId'>> {
+async function cachedSig(dir: string, ir: Image8, opts: FuseOptions, p: NonNullable<FuseOptions['params']>, weights: string): Promise<Pick<SigResult, 'mask' | 'embedding' | 'textEncoderId'>> {
   if (p.caption !== undefined || p.keyword !== undefined) {
     throw new UsageError('--sig reads the caption and keywords the cache was made with; drop --caption/--keyword, or rebuild the cache with them (tesg sig --caption/--keyword)');
   }
   if (!opts.stem) throw new UsageError('a SIG cache is looked up by the pair\'s name stem; pass FuseOptions.stem');
   const { readSigCache } = await import('../semantics/cache.js');
+  await warnIfOtherSig(dir, weights);
   const e = await readSigCache(dir, opts.stem);
   if (e.width !== ir.width || e.height !== ir.height) {
     throw new MismatchError(`SIG cache entry '${opts.stem}' in ${dir} is ${e.width}x${e.height}, the images are ${ir.width}x${ir.height}; rebuild the cache from these images`);

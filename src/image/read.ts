@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { InputError, MismatchError, UsageError } from '../errors.js';
 import { decodeBmp } from './bmp.js';
+import { cmykToRgbOpenCv, libjpegCmykFromSharp } from './cmyk.js';
 import { DEFAULT_STRETCH, STRETCH_MODES, stretch16to8, type Stretch16 } from './depth16.js';
 import { describeUnknown, detectFormat, type ImageFormat } from './format.js';
 import type { Image8 } from './types.js';
@@ -12,6 +13,8 @@ import type { Image8 } from './types.js';
  * channel; gray stored as RGB stays RGB (the gray conversion makes them equal). Alpha is dropped;
  * palettes are expanded. 16-bit PNG/TIFF are mapped to 8-bit by a stretch (./depth16.ts).
  * EXIF orientation is not applied (fusion pairs must stay pixel-aligned as stored).
+ * Colour as OpenCV's imread (the reference evaluator's reader): embedded ICC profiles are ignored (the
+ * stored values are the pixels), and CMYK/YCCK JPEGs are converted with OpenCV's formula (./cmyk.ts).
  * Every failure is an InputError that names the file and says what to do.
  */
 export interface ReadOptions {
@@ -28,8 +31,10 @@ const FORMAT_NAME: Record<ImageFormat, string> = { png: 'PNG', jpeg: 'JPEG', tif
 /**
  * Truncated data is an error (libvips would otherwise fill the missing rows with gray); benign decoder
  * warnings (e.g. libjpeg's "extraneous bytes before marker", which OpenCV and PIL accept) are not.
+ * ICC profiles are ignored as OpenCV ignores them (sharp would convert a Display-P3 or Adobe-RGB file
+ * to sRGB: up to ~15 levels per channel away from what the reference evaluator reads).
  */
-const SHARP_INPUT = { failOn: 'truncated' } as const;
+const SHARP_INPUT = { failOn: 'truncated', ignoreIcc: true } as const;
 
 export async function readImage(file: string, opts: ReadOptions = {}): Promise<Image8> {
   const stretch = opts.stretch ?? DEFAULT_STRETCH;
@@ -96,6 +101,7 @@ async function decodeWithSharp(bytes: Buffer, format: ImageFormat, file: string,
   if (depth !== 'uchar' && depth !== 'ushort') {
     throw new InputError(file, `unsupported sample type '${depth}' in ${FORMAT_NAME[format]}; expected 8- or 16-bit unsigned integers, export the image as 8- or 16-bit`);
   }
+  if (format === 'jpeg' && meta.space === 'cmyk') return decodeCmykJpeg(bytes, file);
   const gray = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0) === 1;
   const sixteen = depth === 'ushort';
   // An explicit colourspace keeps 1-channel files at 1 channel (sharp would widen them to sRGB),
@@ -108,4 +114,14 @@ async function decodeWithSharp(bytes: Buffer, format: ImageFormat, file: string,
   if (info.channels !== 1 && info.channels !== 3) throw new InputError(file, `unsupported channel layout (${info.channels} channels); export as gray or RGB`);
   const pixels = sixteen ? stretch16to8(new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length)), stretch) : new Uint8Array(data.buffer, data.byteOffset, data.length);
   return { width: info.width, height: info.height, channels: info.channels, data: pixels };
+}
+
+/** A CMYK or YCCK JPEG as OpenCV reads it: sharp's raw CMYK bands, no profile conversion (./cmyk.ts). */
+async function decodeCmykJpeg(bytes: Buffer, file: string): Promise<Image8> {
+  const pipeline = sharp(bytes, SHARP_INPUT).pipelineColourspace('cmyk').toColourspace('cmyk').raw();
+  const { data, info } = await pipeline.toBuffer({ resolveWithObject: true }).catch((err: Error) => {
+    throw corrupt(file, 'jpeg', err);
+  });
+  if (info.channels !== 4) throw new InputError(file, `CMYK JPEG decoded to ${info.channels} channels, expected 4; convert it to RGB`);
+  return { width: info.width, height: info.height, channels: 3, data: cmykToRgbOpenCv(libjpegCmykFromSharp(data)) };
 }

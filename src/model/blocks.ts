@@ -10,7 +10,10 @@ import type { Ops } from './ops.js';
 
 export interface Ctx<T> {
   ops: Ops<T>;
+  /** The config, with `dim` and `heads` of the level the blocks run at (see levelCtx in network.ts). */
   cfg: ModelConfig;
+  /** The whole network's config when `cfg` is a level's (absent at level 0 of the root context). */
+  net?: ModelConfig;
 }
 
 export function conv1x1<T>({ ops }: Ctx<T>, name: string, x: T, cin: number, cout: number, bias: boolean): T {
@@ -53,11 +56,11 @@ export function projectSplit<T>(ctx: Ctx<T>, name: string, dwName: string, x: T,
   return out;
 }
 
-/** Restormer LayerNorm over channels: WithBias (weight, bias) or BiasFree (weight only). */
+/** Restormer LayerNorm over channels: WithBias (weight, bias) or BiasFree (weight only); epsilon cfg.norm_eps. */
 export function layerNorm<T>({ ops, cfg }: Ctx<T>, name: string, x: T, channels: number): T {
   const w = ops.param(`${name}.weight`, [channels], { kind: 'ones' });
   const b = cfg.layer_norm === 'with_bias' ? ops.param(`${name}.bias`, [channels], { kind: 'zeros' }) : null;
-  return ops.layerNorm(x, w, b);
+  return ops.layerNorm(x, w, b, cfg.norm_eps);
 }
 
 /** GDFN: 1x1 to 2*hidden, depthwise 3x3, GELU(x1) * x2, 1x1 back to dim. */
@@ -73,7 +76,7 @@ export function mdta<T>(ctx: Ctx<T>, name: string, x: T): T {
   const { ops, cfg } = ctx;
   const [q, k, v] = projectSplit(ctx, `${name}.qkv`, `${name}.qkv_dwconv`, x, cfg.dim, cfg.dim, 3);
   const temperature = ops.param(`${name}.temperature`, [cfg.heads], { kind: 'ones' });
-  return conv1x1(ctx, `${name}.project_out`, ops.channelAttention(q, k, v, temperature, cfg.heads), cfg.dim, cfg.dim, cfg.bias);
+  return conv1x1(ctx, `${name}.project_out`, ops.channelAttention(q, k, v, temperature, cfg.heads, cfg.attn_eps), cfg.dim, cfg.dim, cfg.bias);
 }
 
 /** Restormer transformer block: x + MDTA(LN(x)), then x + GDFN(LN(x)). */
@@ -96,7 +99,7 @@ export function crossAttention<T>(ctx: Ctx<T>, name: string, x: T, y: T): T {
     const q = dwconv3x3(ctx, `${name}.q_dwconv`, conv1x1(ctx, `${name}.q`, layerNorm(ctx, `${name}.norm_q`, x, c), c, c, cfg.bias), c, cfg.bias);
     const [k, v] = projectSplit(ctx, `${name}.kv`, `${name}.kv_dwconv`, layerNorm(ctx, `${name}.norm_kv`, y, c), c, c, 2);
     const temperature = ops.param(`${name}.temperature`, [cfg.heads], { kind: 'ones' });
-    return ops.add(x, conv1x1(ctx, `${name}.project_out`, ops.channelAttention(q, k, v, temperature, cfg.heads), c, c, cfg.bias));
+    return ops.add(x, conv1x1(ctx, `${name}.project_out`, ops.channelAttention(q, k, v, temperature, cfg.heads, cfg.attn_eps), c, c, cfg.bias));
   });
 }
 
@@ -110,11 +113,31 @@ export function textCrossAttention<T>(ctx: Ctx<T>, name: string, x: T, text: T):
   return ops.scope(name, () => {
     const tw = ops.param(`${name}.text_norm.weight`, [cfg.text_dim], { kind: 'ones' });
     const tb = ops.param(`${name}.text_norm.bias`, [cfg.text_dim], { kind: 'zeros' });
-    const t = ops.layerNormTokens(text, tw, tb);
+    const t = ops.layerNormTokens(text, tw, tb, cfg.norm_eps);
     const lin = (n: string) =>
       ops.linear(t, ops.param(`${name}.${n}.weight`, [cfg.text_dim, c], { kind: 'uniform', fanIn: cfg.text_dim }), null);
     const q = conv1x1(ctx, `${name}.q`, layerNorm(ctx, `${name}.norm_q`, x, c), c, c, cfg.bias);
     const out = ops.tokenAttention(q, lin('k'), lin('v'), cfg.heads);
     return ops.add(x, conv1x1(ctx, `${name}.project_out`, out, c, c, cfg.bias));
   });
+}
+
+/**
+ * The U-shape's down-sampling between encoder levels: a 2x2 stride-2 convolution cin -> cout
+ * (pixel-unshuffle and a linear map in one op; Restormer's Downsample is a 3x3 conv + PixelUnshuffle).
+ * [B, H, W, cin] -> [B, H/2, W/2, cout].
+ */
+export function downsample<T>({ ops, cfg }: Ctx<T>, name: string, x: T, cin: number, cout: number): T {
+  const w = ops.param(`${name}.weight`, [2, 2, cin, cout], { kind: 'uniform', fanIn: 4 * cin });
+  const b = cfg.bias ? ops.param(`${name}.bias`, [cout], { kind: 'uniform', fanIn: 4 * cin }) : null;
+  return ops.downConv(x, w, b);
+}
+
+/**
+ * The decoder's up-sampling: a 1x1 conv cin -> cout at the low resolution, then nearest 2x.
+ * Equal to nearest-then-1x1 (a 1x1 commutes with nearest resizing) at a quarter of the cost.
+ * [B, H, W, cin] -> [B, 2H, 2W, cout].
+ */
+export function upsample<T>(ctx: Ctx<T>, name: string, x: T, cin: number, cout: number): T {
+  return ctx.ops.upsample2x(conv1x1(ctx, name, x, cin, cout, ctx.cfg.bias));
 }

@@ -74,19 +74,20 @@ export class TesgModel {
     return model;
   }
 
-  /** Pad inputs to this multiple (the network itself keeps the size). */
+  /** predict pads height and width to this multiple (2^inner levels; 1 for tesg-v1) and crops back. */
   get sizeMultiple(): number {
     return sizeMultiple(this.config);
   }
 
-  /** Run the definition once on a 1x4x4 input: creates (create mode) or checks (strict) every parameter. */
+  /** Run the definition once on a small input (4x4, or the size multiple): creates (create mode) or checks (strict) every parameter. */
   private trace(): void {
     const c = this.config;
+    const s = Math.max(4, sizeMultiple(c));
     tf.tidy(() => {
       this.forward({
-        ir: tf.zeros([1, 4, 4, 1]),
-        vi: tf.zeros([1, 4, 4, viChannels(c)]),
-        mask: tf.zeros([1, 4, 4, 1]),
+        ir: tf.zeros([1, s, s, 1]),
+        vi: tf.zeros([1, s, s, viChannels(c)]),
+        mask: tf.zeros([1, s, s, 1]),
         text: tf.zeros([1, c.text_tokens, c.text_dim]),
       });
     });

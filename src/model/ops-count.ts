@@ -52,6 +52,25 @@ export class CountOps implements Ops<Shape> {
     this.count(2 * n * h * wd * w.shape[0] * w.shape[1] * c + (b ? n * h * wd * c : 0));
     return { shape: [n, h, wd, c] };
   }
+  downConv(x: Shape, w: Shape, b: Shape | null): Shape {
+    const [n, h, wd] = x.shape;
+    const [kh, kw, cin, cout] = w.shape;
+    const [oh, ow] = [h / 2, wd / 2];
+    this.count(2 * n * oh * ow * kh * kw * cin * cout + (b ? n * oh * ow * cout : 0));
+    return { shape: [n, oh, ow, cout] };
+  }
+  /** A copy: no arithmetic, 0 FLOPs. */
+  upsample2x(x: Shape): Shape {
+    const [n, h, w, c] = x.shape;
+    return { shape: [n, 2 * h, 2 * w, c] };
+  }
+  /** factor^2 - 1 comparisons per output element. */
+  maxPool(x: Shape, factor: number): Shape {
+    const [n, h, w, c] = x.shape;
+    const shape = [n, h / factor, w / factor, c];
+    this.count((factor * factor - 1) * size(shape));
+    return { shape };
+  }
   private elementwise(a: Shape, b: Shape, perElement = 1): Shape {
     const rank = Math.max(a.shape.length, b.shape.length);
     const pa = [...Array(rank - a.shape.length).fill(1), ...a.shape];
@@ -78,10 +97,10 @@ export class CountOps implements Ops<Shape> {
   gelu(x: Shape): Shape {
     return this.elementwise(x, x, 8);
   }
-  layerNorm(x: Shape, _w: Shape, _b: Shape | null): Shape {
+  layerNorm(x: Shape, _w: Shape, _b: Shape | null, _eps?: number): Shape {
     return this.elementwise(x, x, 7);
   }
-  layerNormTokens(t: Shape, w: Shape, b: Shape | null): Shape {
+  layerNormTokens(t: Shape, w: Shape, b: Shape | null, _eps?: number): Shape {
     return this.layerNorm(t, w, b);
   }
   linear(t: Shape, w: Shape, _b: Shape | null): Shape {
@@ -99,7 +118,7 @@ export class CountOps implements Ops<Shape> {
     s[axis] = sz;
     return { shape: s };
   }
-  channelAttention(q: Shape, _k: Shape, _v: Shape, _t: Shape, heads: number): Shape {
+  channelAttention(q: Shape, _k: Shape, _v: Shape, _t: Shape, heads: number, _eps?: number): Shape {
     const [n, h, w, c] = q.shape;
     const pixels = n * h * w;
     const per = c / heads;

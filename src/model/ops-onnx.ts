@@ -2,6 +2,7 @@ import type { Attr, Dim } from '../export/onnx-writer.js';
 import { OnnxGraphWriter } from '../export/onnx-writer.js';
 import type { Ops, ParamInit } from './ops.js';
 import type { NamedArray } from './params.js';
+import { downPad, L2_NORM_EPS, LAYER_NORM_EPS } from './ops.js';
 
 /**
  * The network's ops as an ONNX graph builder: running the one network definition (./network.ts)
@@ -23,9 +24,6 @@ export interface Sym {
   key?: string;
 }
 
-const LN_EPS = 1e-5;
-/** Same epsilon as ops-tfjs (inside the square root). */
-const L2_EPS_SQ = 1e-8;
 /** tfjs NHWC axis -> ONNX NCHW axis, for slices of feature maps. */
 const NHWC_TO_NCHW_AXIS = [0, 2, 3, 1];
 
@@ -103,6 +101,28 @@ export class OnnxOps implements Ops<Sym> {
     return this.node('Conv', inputs, { kernel_shape: [kh, kw], pads: [pad, pad, pad, pad], group: c }, x.shape);
   }
 
+  downConv(x: Sym, weight: Sym, bias: Sym | null): Sym {
+    const [kh, kw, cin, cout] = weight.shape as number[];
+    const pad = downPad(kh);
+    const w = this.constInit(weight, 'oihw', [cout, cin, kh, kw], () => permute(known(weight), [kh, kw, cin, cout], [3, 2, 0, 1]));
+    const inputs = [this.ref(x), w];
+    if (bias) inputs.push(this.constInit(bias, 'vec', [cout], () => known(bias)));
+    const attrs = { kernel_shape: [kh, kw], strides: [2, 2], pads: [pad, pad, pad, pad] };
+    return this.node('Conv', inputs, attrs, [x.shape[0], cout, halfDim(x.shape[2]), halfDim(x.shape[3])]);
+  }
+
+  /** ONNX Resize, nearest, asymmetric coordinates with floor: out[i] = in[floor(i / 2)], exactly a 2x2 repeat. */
+  upsample2x(x: Sym): Sym {
+    const scales = this.graph.floatInit('up2.scales', [4], Float32Array.of(1, 1, 2, 2));
+    const attrs = { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
+    return this.node('Resize', [this.ref(x), '', scales], attrs, [x.shape[0], x.shape[1], twiceDim(x.shape[2]), twiceDim(x.shape[3])]);
+  }
+
+  maxPool(x: Sym, factor: number): Sym {
+    const shape = [x.shape[0], x.shape[1], divDim(x.shape[2], factor), divDim(x.shape[3], factor)];
+    return this.node('MaxPool', [this.ref(x)], { kernel_shape: [factor, factor], strides: [factor, factor] }, shape);
+  }
+
   add(a: Sym, b: Sym): Sym {
     return this.binary('Add', a, b);
   }
@@ -126,29 +146,30 @@ export class OnnxOps implements Ops<Sym> {
     return this.node('Mul', [this.ref(this.node('Mul', [this.ref(x), this.ref(onePlus)], {}, x.shape)), this.scalar(0.5)], {}, x.shape);
   }
 
-  layerNorm(x: Sym, weight: Sym, bias: Sym | null): Sym {
-    if (x.shape.length !== 4) return this.layerNormTokens(x, weight, bias);
+  /** eps (config norm_eps) is LayerNormalization's epsilon attribute, or the constant added to the variance. */
+  layerNorm(x: Sym, weight: Sym, bias: Sym | null, eps = LAYER_NORM_EPS): Sym {
+    if (x.shape.length !== 4) return this.layerNormTokens(x, weight, bias, eps);
     const c = x.shape[1] as number;
     if (bias && this.options.channelNorm === 'transpose') {
       const nhwc = this.node('Transpose', [this.ref(x)], { perm: [0, 2, 3, 1] }, [x.shape[0], x.shape[2], x.shape[3], c]);
       const y = this.node(
         'LayerNormalization',
         [this.ref(nhwc), this.constInit(weight, 'vec', [c], () => known(weight)), this.constInit(bias, 'vec', [c], () => known(bias))],
-        { axis: -1, epsilon: { float: LN_EPS } },
+        { axis: -1, epsilon: { float: eps } },
         nhwc.shape,
       );
       return this.node('Transpose', [this.ref(y)], { perm: [0, 3, 1, 2] }, x.shape);
     }
-    return this.layerNormDecomposed(x, 1, weight, bias, [1, c, 1, 1]);
+    return this.layerNormDecomposed(x, 1, weight, bias, [1, c, 1, 1], eps);
   }
 
-  layerNormTokens(t: Sym, weight: Sym, bias: Sym | null): Sym {
+  layerNormTokens(t: Sym, weight: Sym, bias: Sym | null, eps = LAYER_NORM_EPS): Sym {
     const d = t.shape[t.shape.length - 1] as number;
-    if (!bias) return this.layerNormDecomposed(t, -1, weight, null, [d]);
+    if (!bias) return this.layerNormDecomposed(t, -1, weight, null, [d], eps);
     return this.node(
       'LayerNormalization',
       [this.ref(t), this.constInit(weight, 'vec', [d], () => known(weight)), this.constInit(bias, 'vec', [d], () => known(bias))],
-      { axis: -1, epsilon: { float: LN_EPS } },
+      { axis: -1, epsilon: { float: eps } },
       t.shape,
     );
   }
@@ -186,8 +207,9 @@ export class OnnxOps implements Ops<Sym> {
    * Per head: scores = (q_h k_h^T) / (|q_i| |k_j|) * temperature, as ops.ts defines (q, k
    * L2-normalised over the pixels). The norms divide the small per x per score matrix instead of
    * the two full feature maps: the same numbers with two fewer passes over the pixels.
+   * |x| = sqrt(sum x^2 + eps), eps the config's attn_eps.
    */
-  channelAttention(q: Sym, k: Sym, v: Sym, temperature: Sym, heads: number): Sym {
+  channelAttention(q: Sym, k: Sym, v: Sym, temperature: Sym, heads: number, eps = L2_NORM_EPS): Sym {
     const c = q.shape[1] as number;
     const per = c / heads;
     const b = q.shape[0];
@@ -196,7 +218,7 @@ export class OnnxOps implements Ops<Sym> {
     const [qh, kh, vh] = [split(q), split(k), split(v)];
     const norm = (x: Sym) => {
       const ss = this.node('ReduceSumSquare', [this.ref(x)], { axes: [-1], keepdims: 1 }, [b, heads, per, 1]);
-      return this.node('Sqrt', [this.ref(this.node('Add', [this.ref(ss), this.scalar(L2_EPS_SQ)], {}, ss.shape))], {}, ss.shape);
+      return this.node('Sqrt', [this.ref(this.node('Add', [this.ref(ss), this.scalar(eps)], {}, ss.shape))], {}, ss.shape);
     };
     const kT = this.node('Transpose', [this.ref(kh)], { perm: [0, 1, 3, 2] }, [b, heads, 'pixels', per]);
     let scores = this.node('MatMul', [this.ref(qh), this.ref(kT)], {}, [b, heads, per, per]);
@@ -236,12 +258,12 @@ export class OnnxOps implements Ops<Sym> {
 
   // ---- helpers -----------------------------------------------------------------------------
 
-  private layerNormDecomposed(x: Sym, axis: number, weight: Sym, bias: Sym | null, paramDims: number[]): Sym {
+  private layerNormDecomposed(x: Sym, axis: number, weight: Sym, bias: Sym | null, paramDims: number[], eps: number): Sym {
     const reduced = x.shape.map((d, i) => (i === (axis < 0 ? x.shape.length + axis : axis) ? 1 : d));
     const mean = this.node('ReduceMean', [this.ref(x)], { axes: [axis], keepdims: 1 }, reduced);
     const centred = this.node('Sub', [this.ref(x), this.ref(mean)], {}, x.shape);
     const variance = this.node('ReduceMean', [this.ref(this.node('Mul', [this.ref(centred), this.ref(centred)], {}, x.shape))], { axes: [axis], keepdims: 1 }, reduced);
-    const std = this.node('Sqrt', [this.ref(this.node('Add', [this.ref(variance), this.scalar(LN_EPS)], {}, reduced))], {}, reduced);
+    const std = this.node('Sqrt', [this.ref(this.node('Add', [this.ref(variance), this.scalar(eps)], {}, reduced))], {}, reduced);
     // Restormer's BiasFree variant divides x itself (not x - mean) by the standard deviation.
     const normed = this.node('Div', [this.ref(bias ? centred : x), this.ref(std)], {}, x.shape);
     const scaled = this.node('Mul', [this.ref(normed), this.constInit(weight, `ln${paramDims.length}`, paramDims, () => known(weight))], {}, x.shape);
@@ -292,6 +314,26 @@ export class OnnxOps implements Ops<Sym> {
     if (outName && name !== outName) throw new Error(`ONNX export: output name '${outName}' is taken`);
     return { name, shape };
   }
+}
+
+/** A spatial size divided by `f` (a symbolic one becomes "height/2", "height/4", ...). */
+function divDim(d: Dim, f: number): Dim {
+  if (typeof d === 'number') return d / f;
+  const m = /^(.*)\/(\d+)$/.exec(d);
+  return m ? `${m[1]}/${Number(m[2]) * f}` : `${d}/${f}`;
+}
+
+function halfDim(d: Dim): Dim {
+  return divDim(d, 2);
+}
+
+/** Inverse of halfDim: "height/2" -> "height", "height/4" -> "height/2". */
+function twiceDim(d: Dim): Dim {
+  if (typeof d === 'number') return 2 * d;
+  const m = /^(.*)\/(\d+)$/.exec(d);
+  if (!m) return `2*${d}`;
+  const f = Number(m[2]) / 2;
+  return f === 1 ? m[1] : `${m[1]}/${f}`;
 }
 
 function known(x: Sym): Float32Array {

@@ -1,5 +1,6 @@
 import { tf } from './tfjs.js';
 import type { Ops, ParamInit } from './ops.js';
+import { downPad, L2_NORM_EPS, LAYER_NORM_EPS } from './ops.js';
 import type { ParamStore } from './params.js';
 
 type T = tf.Tensor;
@@ -41,6 +42,36 @@ export class TfOps implements Ops<T> {
     return bias ? tf.add(y, bias) : y;
   }
 
+  downConv(x: T, weight: T, bias: T | null): T {
+    const y = tf.conv2d(x as tf.Tensor4D, weight as tf.Tensor4D, 2, downPad(weight.shape[0]!));
+    return bias ? tf.add(y, bias) : y;
+  }
+
+  /**
+   * Composed from reshapes and broadcasting adds (whose gradients are sums, on every backend):
+   * tfjs-wasm has no ResizeNearestNeighborGrad kernel. Rows first, then columns.
+   */
+  upsample2x(x: T): T {
+    return tf.tidy(() => {
+      const [b, h, w, c] = x.shape as [number, number, number, number];
+      const rows = tf.reshape(tf.add(tf.reshape(x, [b * h, 1, w * c]), this.zeros2()), [b, 2 * h, w, c]);
+      return tf.reshape(tf.add(tf.reshape(rows, [b * 2 * h * w, 1, c]), this.zeros2()), [b, 2 * h, 2 * w, c]);
+    });
+  }
+
+  maxPool(x: T, factor: number): T {
+    return tf.maxPool(x as tf.Tensor4D, factor, factor, 'valid');
+  }
+
+  private zeros2(): T {
+    let z = this.blockMasks.get('zeros2');
+    if (!z) {
+      z = tf.keep(tf.zeros([1, 2, 1]));
+      this.blockMasks.set('zeros2', z);
+    }
+    return z;
+  }
+
   add(a: T, b: T): T {
     return tf.add(a, b);
   }
@@ -60,11 +91,11 @@ export class TfOps implements Ops<T> {
     return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
   }
 
-  layerNorm(x: T, weight: T, bias: T | null): T {
-    return layerNormLastAxis(x, weight, bias);
+  layerNorm(x: T, weight: T, bias: T | null, eps = LAYER_NORM_EPS): T {
+    return layerNormLastAxis(x, weight, bias, eps);
   }
-  layerNormTokens(t: T, weight: T, bias: T | null): T {
-    return layerNormLastAxis(t, weight, bias);
+  layerNormTokens(t: T, weight: T, bias: T | null, eps = LAYER_NORM_EPS): T {
+    return layerNormLastAxis(t, weight, bias, eps);
   }
 
   linear(t: T, weight: T, bias: T | null): T {
@@ -85,12 +116,12 @@ export class TfOps implements Ops<T> {
     return tf.slice(x, begin, sizes);
   }
 
-  channelAttention(q: T, k: T, v: T, temperature: T, heads: number): T {
+  channelAttention(q: T, k: T, v: T, temperature: T, heads: number, eps = L2_NORM_EPS): T {
     return tf.tidy(() => {
       const [b, h, w, c] = q.shape;
       const flat = (t: T) => tf.reshape(t, [b, h * w, c]) as tf.Tensor3D;
-      const qn = l2NormalizeAxis1(flat(q));
-      const kn = l2NormalizeAxis1(flat(k));
+      const qn = l2NormalizeAxis1(flat(q), eps);
+      const kn = l2NormalizeAxis1(flat(k), eps);
       // scores[b, i, j] = sum_n q[n, i] k[n, j]: C x C per image.
       let scores = tf.matMul(qn, kn, true, false);
       const perHead = c / heads;
@@ -156,26 +187,25 @@ export class TfOps implements Ops<T> {
   }
 }
 
-const LN_EPS = 1e-5;
 /** Pixels per token-attention chunk: 16384 x 77 floats = 5 MB of scores per head. */
 const TOKEN_CHUNK = 16384;
-/** Inside the square root, so an all-zero column (an empty mask) has a finite gradient. */
-const L2_EPS_SQ = 1e-8;
 
-function layerNormLastAxis(x: T, weight: T, bias: T | null): T {
+/** (x - mean) / sqrt(var + eps) * weight (+ bias) over the last axis; eps > 0 (config norm_eps). */
+function layerNormLastAxis(x: T, weight: T, bias: T | null, eps: number): T {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, -1, true);
     // Restormer's BiasFree variant divides x (not x - mean) by the standard deviation.
     const centred = bias ? tf.sub(x, mean) : x;
-    const y = tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, LN_EPS))), weight);
+    const y = tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), weight);
     return bias ? tf.add(y, bias) : y;
   });
 }
 
 /**
- * x / sqrt(||x||^2 + eps) over the pixels (axis 1 of [B, N, C]). torch's normalize clamps the norm
- * instead, whose gradient is NaN for an all-zero column (sqrt'(0)); here it is 0.
+ * x / sqrt(||x||^2 + eps) over the pixels (axis 1 of [B, N, C]); eps (config attn_eps) inside the
+ * square root, so an all-zero column (an empty mask) has a finite gradient, 1/sqrt(eps) times the
+ * upstream one. torch's normalize clamps the norm instead, whose gradient is NaN there (sqrt'(0)).
  */
-function l2NormalizeAxis1(x: tf.Tensor3D): tf.Tensor3D {
-  return tf.tidy(() => tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), 1, true), L2_EPS_SQ))) as tf.Tensor3D);
+function l2NormalizeAxis1(x: tf.Tensor3D, eps: number): tf.Tensor3D {
+  return tf.tidy(() => tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), 1, true), eps))) as tf.Tensor3D);
 }

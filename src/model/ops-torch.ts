@@ -1,4 +1,5 @@
 import type { Ops, ParamInit } from './ops.js';
+import { L2_NORM_EPS, LAYER_NORM_EPS } from './ops.js';
 import type { NamedArray } from './params.js';
 import { initialValues } from './params.js';
 import type { TorchAddon, TorchTensor } from '../runtime/torch.js';
@@ -128,6 +129,15 @@ export class TorchOps implements Ops<T> {
   depthwiseConv2d(x: T, weight: T, bias: T | null, pad: number): T {
     return this.own(this.torch.depthwiseConv2d(x, weight, bias, pad));
   }
+  downConv(x: T, weight: T, bias: T | null): T {
+    return this.own(this.torch.downConv(x, weight, bias));
+  }
+  upsample2x(x: T): T {
+    return this.own(this.torch.upsample2x(x));
+  }
+  maxPool(x: T, factor: number): T {
+    return this.own(this.torch.maxPool(x, factor));
+  }
   add(a: T, b: T): T {
     return this.own(this.torch.add(a, b));
   }
@@ -146,11 +156,11 @@ export class TorchOps implements Ops<T> {
   gelu(x: T): T {
     return this.own(this.torch.gelu(x));
   }
-  layerNorm(x: T, weight: T, bias: T | null): T {
-    return this.own(this.torch.layerNorm(x, weight, bias));
+  layerNorm(x: T, weight: T, bias: T | null, eps = LAYER_NORM_EPS): T {
+    return this.own(this.torch.layerNorm(x, weight, bias, eps));
   }
-  layerNormTokens(t: T, weight: T, bias: T | null): T {
-    return this.own(this.torch.layerNorm(t, weight, bias));
+  layerNormTokens(t: T, weight: T, bias: T | null, eps = LAYER_NORM_EPS): T {
+    return this.own(this.torch.layerNorm(t, weight, bias, eps));
   }
   linear(t: T, weight: T, bias: T | null): T {
     return this.own(this.torch.linear(t, weight, bias));
@@ -161,8 +171,8 @@ export class TorchOps implements Ops<T> {
   sliceAxis(x: T, axis: number, start: number, size: number): T {
     return this.own(this.torch.slice(x, axis, start, size));
   }
-  channelAttention(q: T, k: T, v: T, temperature: T, heads: number): T {
-    return this.own(this.torch.channelAttention(q, k, v, temperature, heads));
+  channelAttention(q: T, k: T, v: T, temperature: T, heads: number, eps = L2_NORM_EPS): T {
+    return this.own(this.torch.channelAttention(q, k, v, temperature, heads, eps));
   }
   tokenAttention(q: T, k: T, v: T, heads: number): T {
     return this.own(this.torch.tokenAttention(q, k, v, heads));

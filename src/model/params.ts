@@ -90,6 +90,10 @@ export function initialValues(name: string, shape: number[], init: ParamInit, se
   const n = shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n);
   if (init.kind === 'ones') out.fill(1);
+  if (init.kind === 'values') {
+    if (init.values.length !== n) throw new Error(`parameter ${name}: ${init.values.length} initial values for a shape of ${n}`);
+    out.set(init.values);
+  }
   if (init.kind !== 'uniform') return out;
   const bound = 1 / Math.sqrt(init.fanIn);
   let s = (hashString(name) ^ Math.imul(seed | 0, 0x9e3779b1)) >>> 0;

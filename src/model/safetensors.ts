@@ -87,3 +87,26 @@ export async function readTensorFile(file: string): Promise<TensorFile> {
 export async function writeTensorFile(file: string, tf: TensorFile): Promise<void> {
   await writeFileAtomic(file, encodeSafetensors(tf));
 }
+
+/**
+ * Only the `__metadata__` strings of a safetensors file (reads the 8-byte header length and the JSON
+ * header, not the tensors). InputError when the file is unreadable or not safetensors.
+ */
+export async function readTensorFileMetadata(file: string): Promise<Record<string, string>> {
+  let fh: fs.FileHandle | undefined;
+  try {
+    fh = await fs.open(file, 'r');
+    const len = Buffer.alloc(8);
+    await fh.read(len, 0, 8, 0);
+    const n = Number(len.readBigUInt64LE(0));
+    if (!(n > 0 && n < 100 * 1024 * 1024)) throw new Error(`header length ${n}`);
+    const head = Buffer.alloc(n);
+    await fh.read(head, 0, n, 8);
+    const header = JSON.parse(head.toString('utf8')) as { __metadata__?: Record<string, string> };
+    return header.__metadata__ ?? {};
+  } catch (err) {
+    throw new InputError(file, `not a readable safetensors file (${(err as Error).message})`);
+  } finally {
+    await fh?.close();
+  }
+}

@@ -56,12 +56,26 @@ export function wasmBinaryDir(): string {
 let current: BackendReport | null = null;
 let pathsSet = false;
 
+export interface InitBackendOptions {
+  /**
+   * Register tfjs-core's gradient functions (default true; training needs them). Inference alone (the
+   * SIG detector) passes false: loading them takes 0.4-0.9 s, a third of a cold `tesg fuse`. A later
+   * call that wants them loads them then.
+   */
+  gradients?: boolean;
+}
+
 /**
  * Sets up tfjs on `name` (default: wasm) once per process and returns what it chose. Calling it again
- * with the same name is free; with another name it switches (both backends stay registered).
+ * with the same name is free (apart from loading gradients a first inference-only call skipped); with
+ * another name it switches (both backends stay registered).
  */
-export async function initBackend(name: BackendName = 'wasm'): Promise<BackendReport> {
-  if (current?.backend === name && tf.getBackend() === name) return current;
+export async function initBackend(name: BackendName = 'wasm', options: InitBackendOptions = {}): Promise<BackendReport> {
+  const gradients = options.gradients ?? true;
+  if (current?.backend === name && tf.getBackend() === name) {
+    if (gradients) await ensureGradients();
+    return current;
+  }
   let wasmDir: string | null = null;
   if (name === 'wasm') {
     wasmDir = wasmBinaryDir();
@@ -83,7 +97,7 @@ export async function initBackend(name: BackendName = 'wasm'): Promise<BackendRe
   if (name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   await tf.ready();
   // tfjs-core's CommonJS bundle (what Node loads) ships no gradient functions; this registers them.
-  await ensureGradients();
+  if (gradients) await ensureGradients();
   const kernels = registerTrainingKernels(name);
   const simd = name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : false;
   current = { backend: name, simd, threads: 1, wasmDir, kernels };

@@ -65,17 +65,25 @@ export interface TorchAddon {
   scalar(value: number): T;
   conv2d(x: T, w: T, b: T | null, pad: number): T;
   depthwiseConv2d(x: T, w: T, b: T | null, pad: number): T;
+  /** The U-shape's ops (native/src/unet.cc; src/model/ops.ts): stride-2 conv, nearest 2x, max-pool. */
+  downConv(x: T, w: T, b: T | null): T;
+  upsample2x(x: T): T;
+  maxPool(x: T, factor: number): T;
   add(a: T, b: T): T;
   sub(a: T, b: T): T;
   mul(a: T, b: T): T;
   sigmoid(x: T): T;
   relu(x: T): T;
   gelu(x: T): T;
-  layerNorm(x: T, w: T, b: T | null): T;
+  /** LayerNorm over the last axis; eps (default 1e-5) inside the square root (native/src/ops.cc). */
+  layerNorm(x: T, w: T, b: T | null, eps?: number): T;
   linear(t: T, w: T, b: T | null): T;
   concat(xs: T[], axis: number): T;
   slice(x: T, axis: number, start: number, size: number): T;
-  channelAttention(q: T, k: T, v: T, temperature: T, heads: number): T;
+  /** ops.ts's channelAttention; eps (default 1e-8) inside the square root of the q/k L2 normalisation. */
+  channelAttention(q: T, k: T, v: T, temperature: T, heads: number, eps?: number): T;
+  /** True when the addon takes the eps arguments above (a build older than them ignores them). */
+  epsArgs?: boolean;
   tokenAttention(q: T, k: T, v: T, heads: number): T;
   rgbToY(rgb: T): T;
   ssim(a: T, b: T): T;
@@ -122,7 +130,13 @@ export function torchUnavailableReason(): string | null {
     // the other cores' time when they are busy: on this shared 2-core machine a 2-thread step took
     // 3.4x the CPU time of a 1-thread one with spinning, 1.15x with passive waits.
     process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
-    cached = createRequire(import.meta.url)(file) as TorchAddon;
+    const addon = createRequire(import.meta.url)(file) as TorchAddon;
+    if (addon.epsArgs !== true) {
+      // an addon built before layerNorm/channelAttention took an epsilon would silently ignore it
+      failure = `the libtorch backend (${file}) is older than its sources (no epsilon arguments): rebuild it with \`npm run build:native\``;
+      return failure;
+    }
+    cached = addon;
     return null;
   } catch (err) {
     failure =

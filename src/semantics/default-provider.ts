@@ -35,27 +35,42 @@ export interface DetectorSigOptions {
   /** Least score of a detection the caption counts (default 0.3; masks use every detection above
    * detect.minScore, 0.2). Faint far-away peaks would otherwise turn 2 people into "nine persons". */
   captionMinScore?: number;
+  /**
+   * Worker threads for the built-in detector (ignored when `detector` is given): 1 runs VI and IR at
+   * once, on this thread and one worker (ParallelDetector, ./detector-pool.ts; same detections to
+   * the bit); 0 runs both here, one after the other. Default: the environment variable
+   * TESG_DETECTOR_WORKERS (0 | 1) if set, else 1 on a machine with 2 or more cores. Pass 0 where the
+   * process already keeps every core busy (e.g. several pairs at once).
+   */
+  detectorWorkers?: 0 | 1;
 }
 
 export class DetectorSig implements CaptionProvider, MaskProvider {
-  readonly name = `detector:${DETECTOR_ID}`;
-  private loaded?: Promise<CenterNetDetector>;
+  readonly name: string = `detector:${DETECTOR_ID}`;
+  private loaded?: Promise<ObjectDetector & { dispose(): void | Promise<void> }>;
   private readonly memo = new WeakMap<Image8, Promise<Detection[]>>();
 
-  constructor(private readonly options: DetectorSigOptions = {}) {}
+  constructor(protected readonly options: DetectorSigOptions = {}) {}
 
   /** All COCO detections of one image (memoised per image object). */
   detections(img: Image8): Promise<Detection[]> {
     let p = this.memo.get(img);
     if (!p) {
-      const detector = this.options.detector ? Promise.resolve(this.options.detector) : (this.loaded ??= CenterNetDetector.load());
+      const detector = this.options.detector ? Promise.resolve(this.options.detector) : (this.loaded ??= this.load());
       p = detector.then((d) => d.detect(img, { ...this.options.detect, classes: undefined }));
       this.memo.set(img, p);
     }
     return p;
   }
 
-  private get keyClasses(): string[] {
+  /** The built-in detector: CenterNetDetector here, or with a worker thread (./detector-pool.ts). */
+  private load(): Promise<ObjectDetector & { dispose(): void | Promise<void> }> {
+    if (this.options.detectorWorkers === 0) return CenterNetDetector.load();
+    // Loaded on demand: the browser app (an injected detector) never reaches node:worker_threads.
+    return import('./detector-pool.js').then((m) => m.loadSigDetector(this.options.detectorWorkers));
+  }
+
+  protected get keyClasses(): string[] {
     return Object.keys(this.options.vocab ?? DEFAULT_VOCAB);
   }
 
@@ -63,8 +78,9 @@ export class DetectorSig implements CaptionProvider, MaskProvider {
     const keys = this.keyClasses;
     const minScore = this.options.captionMinScore ?? 0.3;
     const keep = (d: Detection) => keys.includes(d.label) && d.score >= minScore;
-    const found = (await this.detections(vi)).filter(keep);
-    if (ir) found.push(...(await this.detections(ir)).filter(keep));
+    // Both asked for before either is awaited: a detector with a worker runs them at once.
+    const [dv, di] = await Promise.all([this.detections(vi), ir ? this.detections(ir) : []]);
+    const found = [...dv.filter(keep), ...di.filter(keep)];
     // The same object seen in both modalities counts once.
     const merged = nmsByClass(found, this.options.mergeIou ?? 0.5);
     return sceneCaption(isNight(vi), merged, keys);
@@ -81,7 +97,7 @@ export class DetectorSig implements CaptionProvider, MaskProvider {
   }
 
   async dispose(): Promise<void> {
-    if (this.loaded) (await this.loaded).dispose();
+    if (this.loaded) await (await this.loaded).dispose();
     this.loaded = undefined;
   }
 }

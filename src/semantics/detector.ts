@@ -6,6 +6,7 @@ import type { io } from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
 import { CenterNet, freeInputSize, graphArtifacts, type GraphManifest, type NodeDef } from './centernet.js';
 import { ensureTfBackend } from './tf-backend.js';
+import { markPhase } from '../util/startup-trace.js';
 
 export { boxIou, decodeCenterNet, DETECTOR_ID, nmsByClass, type Detection, type DetectOptions } from './centernet.js';
 
@@ -47,6 +48,9 @@ export function fileIOHandler(modelJson: string, patchTopology?: (topology: { no
 export class CenterNetDetector extends CenterNet {
   static async load(modelJson = centernetModelPath()): Promise<CenterNetDetector> {
     await ensureTfBackend();
-    return new CenterNetDetector(await loadGraphModel(fileIOHandler(modelJson, freeInputSize)));
+    markPhase('tfjs-backend');
+    const detector = new CenterNetDetector(await loadGraphModel(fileIOHandler(modelJson, freeInputSize)));
+    markPhase('detector-loaded');
+    return detector;
   }
 }

@@ -1,6 +1,7 @@
 import { MismatchError } from '../errors.js';
 import type { Image8 } from '../image/types.js';
-import { DetectorSig, type DetectorSigOptions } from './default-provider.js';
+import { DetectorSig } from './default-provider.js';
+import { ThermalSig, THERMAL_SIG_ID, type ThermalSigOptions } from './thermal-provider.js';
 import { DEFAULT_VOCAB, findKeywords, removeKeywords, type KeywordVocab } from './keywords.js';
 import { LexiconEncoder } from './lexicon-encoder.js';
 import { unionMask } from './mask-refine.js';
@@ -30,10 +31,31 @@ export interface SigInput {
   vocab?: KeywordVocab;
 }
 
-/** The built-in providers: the COCO detector for caption and masks, the lexicon text encoder. */
-export function defaultProviders(options?: DetectorSigOptions): SigProviders {
-  const det = new DetectorSig(options);
+/**
+ * Versions of the built-in SIG: 'v2' (default; ThermalSig: detector + IR warm objects, issue 12) and
+ * 'v1' (DetectorSig, what tesg-v1 was trained with). A model records the SIG of its training cache
+ * (weights metadata `tesg_sig`), and `tesg fuse` runs that version for it (sigVersionOfMasker).
+ */
+export type BuiltinSigVersion = 'v1' | 'v2';
+export const BUILTIN_SIG_VERSIONS: readonly BuiltinSigVersion[] = ['v1', 'v2'];
+export const DEFAULT_SIG_VERSION: BuiltinSigVersion = 'v2';
+
+export interface DefaultProviderOptions extends ThermalSigOptions {
+  version?: BuiltinSigVersion;
+}
+
+/** The built-in providers: the COCO detector (+ IR warm objects in v2) for caption and masks, the lexicon text encoder. */
+export function defaultProviders(options: DefaultProviderOptions = {}): SigProviders {
+  const { version = DEFAULT_SIG_VERSION, ...rest } = options;
+  const det = version === 'v1' ? new DetectorSig(rest) : new ThermalSig(rest);
   return { captioner: det, masker: det, encoder: new LexiconEncoder() };
+}
+
+/** The built-in version whose masker has this name; undefined for other providers (ONNX, user). */
+export function sigVersionOfMasker(masker: string | undefined): BuiltinSigVersion | undefined {
+  if (masker === THERMAL_SIG_ID) return 'v2';
+  if (masker === new DetectorSig().name) return 'v1';
+  return undefined;
 }
 
 /** "bikes" -> "bicycle"; a word outside the vocabulary stays as given (lower-cased). */

@@ -8,5 +8,13 @@ import { backendReport, initBackend } from '../runtime/backend.js';
 export async function ensureTfBackend(): Promise<string> {
   const current = backendReport();
   if (current) return current.backend;
-  return (await initBackend()).backend;
+  // One set-up at a time: two detectors loading at once (e.g. two providers) would otherwise both
+  // call tf.setBackend('wasm'), and the second fails while the first is still initialising.
+  // Inference only: no gradient functions (a third of a cold `tesg fuse`; training loads them when it starts).
+  pending ??= initBackend('wasm', { gradients: false })
+    .then((r) => r.backend)
+    .finally(() => (pending = undefined));
+  return pending;
 }
+
+let pending: Promise<string> | undefined;

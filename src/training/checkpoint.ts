@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { TrainingError } from '../errors.js';
 import { TesgModel, TRAIN_STATE_PREFIX } from '../model/model.js';
@@ -8,6 +8,7 @@ import type { AdamWOptions } from './adamw.js';
 import { AdamW } from './adamw.js';
 import type { SamplerState } from './data.js';
 import type { LossWeights } from './losses.js';
+import type { LrSchedule } from './schedule.js';
 
 /**
  * A checkpoint is one safetensors file: the weights under their own names (so `TesgModel.load`
@@ -17,6 +18,8 @@ import type { LossWeights } from './losses.js';
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const WEIGHTS_FILE = 'tesg.safetensors';
 const STATE_KEY = 'tesg_train';
+/** Metadata key of the SIG that made the training cache (its sig.json header as JSON), in checkpoints and weights. */
+export const SIG_KEY = 'tesg_sig';
 
 export interface TrainState {
   step: number;
@@ -28,6 +31,18 @@ export interface TrainState {
   seed: number;
   /** Seconds spent training so far (all runs). */
   elapsedSec: number;
+  /** The lr schedule (absent in checkpoints before it existed: constant at adam.opts.lr). */
+  schedule?: LrSchedule;
+  /** Gradient-norm clipping threshold; absent or 0: off. */
+  clipGradNorm?: number;
+  /** The SIG cache header (sig.json) the run trained on; `previous` lists earlier ones and their last step. */
+  sig?: TrainedSig;
+}
+
+/** What `tesg_sig` holds: the SIG cache's sig.json header, and any other SIG an earlier part of the run used. */
+export interface TrainedSig {
+  header: Record<string, unknown>;
+  previous?: { header: Record<string, unknown>; untilStep: number }[];
 }
 
 export function checkpointPath(outDir: string): string {
@@ -51,9 +66,43 @@ export async function saveCheckpoint(outDir: string, model: TesgModel, adam: Ada
   assertFinite(weights, 'weight');
   const tensors = new Map([...weights, ...(await adam.toArrays(TRAIN_STATE_PREFIX))]);
   const file = checkpointPath(outDir);
-  const tfile = await model.toTensorFile({ tensors, metadata: { [STATE_KEY]: JSON.stringify(state) } });
+  const metadata: Record<string, string> = { [STATE_KEY]: JSON.stringify(state) };
+  if (state.sig) metadata[SIG_KEY] = JSON.stringify(state.sig);
+  const tfile = await model.toTensorFile({ tensors, metadata });
   await writeTensorFile(file, tfile);
   return file;
+}
+
+/**
+ * Removes the temp files a killed run left in `outDir` (src/util/atomic.ts names them
+ * `.<file>.<pid>.<ms>.tmp`) for the checkpoint and weights, when their process is gone. The
+ * checkpoint beside them is the last complete one; returns the names removed.
+ */
+export async function removeStaleTempFiles(outDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await fs.readdir(outDir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = /^\.(?:checkpoint|tesg)\.safetensors\.(\d+)\.\d+\.tmp$/.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    await fs.rm(path.join(outDir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export interface LoadedCheckpoint {

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { ModelConfig } from '../model/config.js';
-import { viChannels } from '../model/config.js';
+import { sizeMultiple, viChannels } from '../model/config.js';
 import { tesgNetwork } from '../model/network.js';
 import { TorchOps, TorchParamStore } from '../model/ops-torch.js';
 import type { NamedArray } from '../model/params.js';
@@ -79,10 +79,11 @@ export class TorchTrainStep {
   private checkWeights(): void {
     const c = this.config;
     const prev = this.torch.setGradEnabled(false);
+    const s = Math.max(4, sizeMultiple(c)); // the U-shape halves the size per level
     const inp = [
-      this.torch.fromFloat32(new Float32Array(16), [1, 4, 4, 1]),
-      this.torch.fromFloat32(new Float32Array(16 * viChannels(c)), [1, 4, 4, viChannels(c)]),
-      this.torch.fromFloat32(new Float32Array(16), [1, 4, 4, 1]),
+      this.torch.fromFloat32(new Float32Array(s * s), [1, s, s, 1]),
+      this.torch.fromFloat32(new Float32Array(s * s * viChannels(c)), [1, s, s, viChannels(c)]),
+      this.torch.fromFloat32(new Float32Array(s * s), [1, s, s, 1]),
       this.torch.fromFloat32(new Float32Array(c.text_tokens * c.text_dim), [1, c.text_tokens, c.text_dim]),
     ];
     try {

@@ -9,11 +9,16 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { createProgress } from '../util/progress.js';
 import { AdamW, DEFAULT_ADAMW } from './adamw.js';
 import type { TrainState } from './checkpoint.js';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint, WEIGHTS_FILE } from './checkpoint.js';
+import { hasCheckpoint, loadCheckpoint, removeStaleTempFiles, saveCheckpoint, SIG_KEY, WEIGHTS_FILE } from './checkpoint.js';
+import { writeTensorFile } from '../model/safetensors.js';
 import type { Batch, TrainPair, TrainSample } from './data.js';
 import { BatchSampler } from './data.js';
 import type { LossWeights } from './losses.js';
 import { DEFAULT_LOSS_WEIGHTS, fusionLoss } from './losses.js';
+import type { LrSchedule } from './schedule.js';
+import { DEFAULT_MIN_LR, describeSchedule, lrAt } from './schedule.js';
+import { newRunSettings, resumedSettings, sigLabel } from './run-settings.js';
+import { clipScale, globalNorm, scaleGradients } from './clip.js';
 
 /**
  * The training loop: seeded batches, loss, gradients, AdamW, checkpoints every N steps (atomic;
@@ -40,6 +45,12 @@ export interface TrainOptions {
    * memory: the 32-bit wasm heap holds about batch 2 at 96x96 with the default model.
    */
   microBatch?: number;
+  /**
+   * When `microBatch` is not given: the largest divisor of the batch (the checkpoint's on resume) up
+   * to this, so a default never fails to divide a batch the user chose (batch 3 -> 1, 8 -> 2).
+   * Neither given: the whole batch in one pass.
+   */
+  maxMicroBatch?: number;
   /** Decoded pairs kept in memory. */
   cacheSize?: number;
   /** Progress: TTY bar or lines (default: by stderr). */
@@ -48,6 +59,21 @@ export interface TrainOptions {
   write?: (line: string) => void;
   /** Computes the gradients of one batch; default: this process (a data-parallel version can replace it). */
   gradients?: GradientFn;
+  /**
+   * lr schedule of a new run (./schedule.ts; baseLr is `lr`, totalSteps is `steps`). Default: constant,
+   * no warm-up. On resume the checkpoint's schedule rules.
+   */
+  schedule?: { kind: LrSchedule['kind']; warmupSteps?: number; minLr?: number };
+  /**
+   * Step at which the cosine decay reaches minLr (default: `steps`), so a long run can be trained in
+   * chunks of `steps`. On resume the stored one rules, unless this is given and differs: then the decay
+   * is re-targeted to end here (logged, recorded in the checkpoint; the lr jumps to the new curve).
+   */
+  scheduleSteps?: number;
+  /** Clip the global gradient norm to this (torch.nn.utils.clip_grad_norm_); 0 or absent: off. New runs only; resume uses the checkpoint's. */
+  clipGradNorm?: number;
+  /** The SIG cache header (sig.json) the data comes from; recorded as `tesg_sig` in the checkpoint and weights. */
+  sig?: Record<string, unknown>;
 }
 
 export const DEFAULT_TRAIN_OPTIONS = {
@@ -60,6 +86,10 @@ export const DEFAULT_TRAIN_OPTIONS = {
   lr: DEFAULT_ADAMW.lr,
   weightDecay: DEFAULT_ADAMW.weightDecay,
   lossWeights: DEFAULT_LOSS_WEIGHTS,
+  lrSchedule: 'constant',
+  warmupSteps: 0,
+  minLr: DEFAULT_MIN_LR,
+  clipGradNorm: 0,
 } as const;
 
 export interface LossValues {
@@ -128,6 +158,12 @@ export const localGradients: GradientFn = async (model, batch, weights) => {
   }
 };
 
+/** The largest divisor of `n` that is <= `max` (at least 1): a micro-batch size that splits n evenly. */
+export function largestDivisorUpTo(n: number, max: number): number {
+  for (let d = Math.min(n, Math.max(1, Math.floor(max))); d > 1; d--) if (n % d === 0) return d;
+  return 1;
+}
+
 /** Samples [from, from + n) of a batch. */
 export function subBatch(b: Batch, from: number, n: number): Batch {
   const per = (a: Float32Array) => a.length / b.size;
@@ -169,23 +205,24 @@ export async function accumulatedGradients(
   return out;
 }
 
-/** sqrt of the sum of squares of all gradients. */
-function globalNorm(grads: Map<string, tf.Tensor>): number {
-  return tf.tidy(() => Math.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
-}
-
 const CSV_HEADER = 'step,loss,ssim,intensity,gradient,color,grad_norm,lr,sec_per_step,elapsed_s';
 
 export async function train(opts: TrainOptions, data: TrainData): Promise<TrainResult> {
   await ensureGradients();
   if (!(opts.steps >= 1 && opts.checkpointEvery >= 1)) throw new UsageError(`--steps and --checkpoint-every must be >= 1`);
+  if (!(opts.clipGradNorm === undefined || (Number.isFinite(opts.clipGradNorm) && opts.clipGradNorm >= 0))) {
+    throw new UsageError(`--clip-grad-norm must be a number >= 0 (0: off), got ${opts.clipGradNorm}`);
+  }
+  const log = opts.write ?? ((l: string) => process.stderr.write(l + '\n'));
   await fs.mkdir(opts.outDir, { recursive: true });
+  for (const name of await removeStaleTempFiles(opts.outDir)) log(`removed ${name}: a write interrupted by a killed run (the checkpoint beside it is the last complete one)`);
   const csvPath = path.join(opts.outDir, 'train-log.csv');
   let model: TesgModel;
   let adam: AdamW;
   let state: TrainState;
   if (opts.resume) {
     ({ model, adam, state } = await loadCheckpoint(opts.outDir));
+    state = resumedSettings(state, opts, log);
     await truncateCsv(csvPath, state.step);
   } else {
     if (hasCheckpoint(opts.outDir)) {
@@ -203,26 +240,35 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
       crop: opts.crop,
       seed: opts.seed,
       elapsedSec: 0,
+      ...newRunSettings(opts),
     };
     await writeFileAtomic(csvPath, CSV_HEADER + '\n');
   }
   const sampler = new BatchSampler(data.pairs, data.load, { batch: state.batch, crop: state.crop, seed: state.seed, cacheSize: opts.cacheSize }, state.sampler);
   const gradients = opts.gradients ?? localGradients;
+  const microBatch = opts.microBatch ?? largestDivisorUpTo(state.batch, opts.maxMicroBatch ?? state.batch);
+  const schedule = state.schedule!;
+  const clip = state.clipGradNorm ?? 0;
+  log(`lr schedule: ${describeSchedule(schedule)}; gradient-norm clipping: ${clip > 0 ? `at ${clip}` : 'off'}` +
+    (state.sig ? `; SIG: ${sigLabel(state.sig.header)}` : ''));
   const progress = createProgress({ label: 'train', total: Math.max(0, opts.steps - state.step), tty: opts.tty, write: opts.write, lineEverySec: 10 });
   const start = Date.now();
   const elapsedBefore = state.elapsedSec;
   let lastGood = state.step;
   let last: LossValues | null = null;
   let checkpointFile = '';
+  let clippedSteps = 0;
   try {
     while (state.step < opts.steps) {
       const t0 = Date.now();
       const batch = await sampler.next();
       model.checkTextEncoder(batch.textEncoderId, batch.text.length / batch.size);
-      const { losses, grads } = await accumulatedGradients(gradients, model, batch, state.lossWeights, opts.microBatch ?? batch.size);
+      const { losses, grads } = await accumulatedGradients(gradients, model, batch, state.lossWeights, microBatch);
       const step = state.step + 1;
       try {
-        const norm = globalNorm(grads);
+        // by name: a model loaded from a checkpoint lists its parameters sorted, a new one in creation
+        // order, and a float32 sum in another order differs in the last bit (then so would the clipping)
+        const norm = globalNorm([...grads.keys()].sort().map((name) => grads.get(name)!));
         if (!Number.isFinite(losses.total) || !Number.isFinite(norm)) {
           throw new TrainingError(
             `step ${step}: ${!Number.isFinite(losses.total) ? `loss is ${losses.total}` : `gradient norm is ${norm}`} ` +
@@ -230,7 +276,12 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
               `Stopped without applying it; the last good checkpoint (step ${lastGood}) is in ${opts.outDir}. Check those inputs or lower --lr.`,
           );
         }
+        const scale = clipScale(norm, clip);
+        if (scale < 1) scaleGradients(grads, scale);
+        // the schedule sets the lr of every step (torch's AdamW also scales the decoupled decay by it)
+        adam.opts.lr = lrAt(schedule, step);
         adam.step(model.params.vars, grads);
+        if (scale < 1) clippedSteps++;
         last = losses;
         state = {
           ...state,
@@ -252,7 +303,8 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
       progress.tick(
         1,
         `step ${state.step}/${opts.steps} loss ${last.total.toFixed(4)} (ssim ${last.ssim.toFixed(3)} int ${last.intensity.toFixed(4)} ` +
-          `grad ${last.gradient.toFixed(4)} col ${last.color.toFixed(4)})`,
+          `grad ${last.gradient.toFixed(4)} col ${last.color.toFixed(4)}) lr ${adam.opts.lr.toPrecision(3)}` +
+          (clip > 0 ? ` clipped ${clippedSteps}` : ''),
       );
       if (state.step % opts.checkpointEvery === 0 || state.step === opts.steps) {
         checkpointFile = await saveCheckpoint(opts.outDir, model, adam, state);
@@ -261,7 +313,7 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
     }
     progress.done();
     const weightsFile = path.join(opts.outDir, WEIGHTS_FILE);
-    await model.save(weightsFile);
+    await writeTensorFile(weightsFile, await model.toTensorFile(state.sig ? { metadata: { [SIG_KEY]: JSON.stringify(state.sig) } } : undefined));
     return { step: state.step, losses: last, weightsFile, checkpointFile, elapsedSec: state.elapsedSec };
   } finally {
     model.dispose();

@@ -80,3 +80,41 @@ export function describeUnmatched(unmatched: Record<string, string[]>, max = 10)
 export function countUnmatched(unmatched: Record<string, string[]>): number {
   return Object.values(unmatched).reduce((s, f) => s + f.length, 0);
 }
+
+export interface DerivedPairing extends Pairing {
+  /**
+   * Derived folder name -> stems every source folder has but this folder lacks (sorted). Such stems
+   * are not in `matched`, and their source files are not in `unmatched`: the gap is the derived
+   * folder's ("the fused folder A=out/a lacks p2"), not a source file's missing partner.
+   */
+  lacking: Record<string, string[]>;
+}
+
+/**
+ * pairByStem for source folders plus folders made from them (eval: IR and VI, then one fused folder
+ * per method). `matched`: stems present in every folder. `unmatched`: source files whose stem another
+ * source lacks, and derived files whose stem is not in every source. `lacking`: see DerivedPairing.
+ * Folder names must be unique across both records.
+ */
+export async function pairWithDerived(sources: Record<string, string>, derived: Record<string, string>): Promise<DerivedPairing> {
+  const sourceNames = Object.keys(sources);
+  const names = [...sourceNames, ...Object.keys(derived)];
+  const dirs = { ...sources, ...derived };
+  const maps = new Map(await Promise.all(names.map(async (n) => [n, await imagesByStem(dirs[n])] as const)));
+  const inSources = (stem: string) => sourceNames.every((n) => maps.get(n)!.has(stem));
+  const sourceStems = [...maps.get(sourceNames[0])?.keys() ?? []].filter(inSources).sort();
+  const matched: PairedItem[] = sourceStems
+    .filter((stem) => names.every((n) => maps.get(n)!.has(stem)))
+    .map((stem) => ({ stem, files: Object.fromEntries(names.map((n) => [n, maps.get(n)!.get(stem) as string])) }));
+  const unmatched: Record<string, string[]> = {};
+  const lacking: Record<string, string[]> = {};
+  for (const n of names) {
+    const lone = [...maps.get(n)!.entries()].filter(([stem]) => !inSources(stem)).map(([, f]) => path.basename(f)).sort();
+    if (lone.length > 0) unmatched[n] = lone;
+    if (n in derived) {
+      const gaps = sourceStems.filter((stem) => !maps.get(n)!.has(stem));
+      if (gaps.length > 0) lacking[n] = gaps;
+    }
+  }
+  return { matched, unmatched, lacking };
+}

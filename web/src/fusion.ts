@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-web/wasm';
-import { networkOutputToImage, networkPlanes } from '../../src/export/layout.js';
+import { cropChw, networkOutputToImage, networkPlanes, padChwSymmetric } from '../../src/export/layout.js';
+import { sizeMultiple, validateModelConfig } from '../../src/model/config.js';
 import { laplacianFusion } from '../../src/fusion/laplacian.js';
 import type { Image8 } from '../../src/image/types.js';
 import type { SigResult } from '../../src/semantics/types.js';
@@ -68,17 +69,23 @@ export class OnnxFuser implements Fuser {
       throw new Error(`the network was trained with text encoder '${c.text_encoder}', but the page's SIG gives '${sig.textEncoderId}'`);
     }
     const { width: w, height: h } = vi;
-    // The network keeps the size (size multiple 1), so no padding as OnnxFuser.runPlanar's.
+    // Pad to the size multiple (U-shaped models) and crop back, as OnnxFuser.runPlanar.
+    const m = sizeMultiple(validateModelConfig({ ...c }, 'manifest.json network config'));
+    const [ph, pw] = [Math.ceil(h / m) * m, Math.ceil(w / m) * m];
     const planes = networkPlanes(ir, vi, sig.mask, c.vi_input);
+    const viCh = c.vi_input === 'y' ? 1 : 3;
     const feeds = {
-      ir: new ort.Tensor('float32', planes.ir, [1, 1, h, w]),
-      vi: new ort.Tensor('float32', planes.vi, [1, c.vi_input === 'y' ? 1 : 3, h, w]),
-      mask: new ort.Tensor('float32', planes.mask, [1, 1, h, w]),
+      ir: new ort.Tensor('float32', padChwSymmetric(planes.ir, 1, h, w, ph, pw), [1, 1, ph, pw]),
+      vi: new ort.Tensor('float32', padChwSymmetric(planes.vi, viCh, h, w, ph, pw), [1, viCh, ph, pw]),
+      mask: new ort.Tensor('float32', padChwSymmetric(planes.mask, 1, h, w, ph, pw), [1, 1, ph, pw]),
       text: new ort.Tensor('float32', sig.embedding, [1, c.text_tokens, c.text_dim]),
     };
     const result = await this.session.run(feeds);
     const out = result.fused ?? Object.values(result)[0];
-    const img = networkOutputToImage(out.data as Float32Array, c.output, vi, planes.viRgb);
+    const y = out.data as Float32Array;
+    const outCh = c.output === 'rgb' ? 3 : 1;
+    const cropped = ph === h && pw === w ? y : cropChw(y, ph, pw, outCh, { x: 0, y: 0, width: w, height: h });
+    const img = networkOutputToImage(cropped, c.output, vi, planes.viRgb);
     for (const t of Object.values(result)) t.dispose();
     return img;
   }

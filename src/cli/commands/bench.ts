@@ -17,6 +17,11 @@ interface BenchCliOptions {
   tfjs: boolean;
   e2e: boolean;
   json?: boolean;
+  compare?: string;
+  sizes?: string;
+  tile?: string;
+  cold: string;
+  coldOnly?: boolean;
 }
 
 const SAMPLES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'samples', 'msrs');
@@ -34,9 +39,51 @@ function positiveInt(name: string, v: string): number {
   return n;
 }
 
+function parseSize(flag: string, v: string): [number, number] {
+  const m = /^(\d+)x(\d+)$/.exec(v);
+  if (!m) throw new UsageError(`--${flag} must be WIDTHxHEIGHT, e.g. 640x480, got '${v}'`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** `--compare v1,u2-a,FILE`: models side by side (src/export/bench-compare.ts). */
+async function runCompareCli(o: BenchCliOptions): Promise<void> {
+  const models = o.compare!.split(',').map((x) => x.trim()).filter(Boolean);
+  if (models.length === 0) throw new UsageError('--compare needs a comma-separated list of presets or weights files, e.g. v1,u2-a,u2-b');
+  if (o.tile !== undefined && o.tile !== 'auto' && o.tile !== '0') throw new UsageError(`--tile must be auto or 0 (whole image), got '${o.tile}'`);
+  const { runCompareBench, formatCompareBench } = await import('../../export/bench-compare.js');
+  const result = await runCompareBench({
+    models,
+    sizes: o.sizes === undefined ? undefined : o.sizes.split(',').map((s) => parseSize('sizes', s.trim())),
+    threads: o.threads === undefined ? 2 : positiveInt('threads', o.threads),
+    runs: positiveInt('runs', o.runs),
+    tile: o.tile === '0' ? 0 : 'auto',
+    log: o.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : formatCompareBench(result));
+}
+
+/** `tesg fuse` of README's pair as whole processes (src/export/bench-cold.ts); null when --cold 0. */
+async function runColdCli(o: BenchCliOptions): Promise<{ text: string; result: unknown } | null> {
+  const runs = o.cold === '0' ? 0 : positiveInt('cold', o.cold);
+  const pair = samplePairs().find(([ir]) => ir.endsWith('01102N.png'));
+  if (runs === 0 || !pair) return null;
+  const { runColdStartBench, formatColdStart } = await import('../../export/bench-cold.js');
+  if (!o.json) process.stderr.write(`cold start: ${runs} whole-process runs of tesg fuse...\n`);
+  const result = await runColdStartBench({ pair, runs });
+  return { text: formatColdStart(result), result };
+}
+
 export async function runBenchCli(o: BenchCliOptions): Promise<void> {
+  if (o.compare !== undefined) return runCompareCli(o);
   const m = /^(\d+)x(\d+)$/.exec(o.size);
   if (!m) throw new UsageError(`--size must be WIDTHxHEIGHT, e.g. 640x480, got '${o.size}'`);
+  // First, while this process has loaded nothing heavy: whole-process runs are what a user waits for.
+  const cold = await runColdCli(o);
+  if (o.coldOnly) {
+    if (!cold) throw new UsageError('--cold-only needs --cold N >= 1 and the bundled samples/msrs pair');
+    process.stdout.write(o.json ? `${JSON.stringify({ coldStart: cold.result }, null, 2)}\n` : cold.text);
+    return;
+  }
   const { runInferenceBench, formatInferenceBench } = await import('../../export/bench.js');
   const result = await runInferenceBench({
     width: Number(m[1]),
@@ -48,13 +95,13 @@ export async function runBenchCli(o: BenchCliOptions): Promise<void> {
     pairs: o.e2e ? samplePairs() : [],
     log: o.json ? undefined : (line) => process.stderr.write(`${line}\n`),
   });
-  process.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : formatInferenceBench(result));
+  process.stdout.write(o.json ? `${JSON.stringify({ ...result, coldStart: cold?.result ?? null }, null, 2)}\n` : `${cold?.text ?? ''}${formatInferenceBench(result)}`);
 }
 
 export function register(program: Command): void {
   program
     .command('bench')
-    .description('time the network on onnxruntime and tfjs-wasm, end-to-end fuse, GFLOP/s vs the matmul peak, peak memory')
+    .description('time a cold `tesg fuse` (whole process, per phase), the network on onnxruntime and tfjs-wasm, end-to-end fuse, GFLOP/s vs the matmul peak, peak memory')
     .option('--size <WxH>', 'image size for the network timings', '640x480')
     .option('--runs <n>', 'timed runs per measurement (after one warm-up; the median is reported)', '5')
     .option('--threads <n>', 'onnxruntime threads (default: all cores)')
@@ -62,5 +109,10 @@ export function register(program: Command): void {
     .option('--no-tfjs', 'skip the tfjs-wasm network timing (the slow part)')
     .option('--no-e2e', 'skip the end-to-end fuse of the bundled sample pairs')
     .option('--json', 'print the result as JSON')
+    .option('--cold <n>', 'whole-process runs of `tesg fuse` on the bundled 01102N pair: median time and where start-up goes, per phase (0 = skip)', '5')
+    .option('--cold-only', 'only the cold-start runs')
+    .option('--compare <list>', 'time several models side by side instead: presets (v1, u2-a, ...; random weights) and/or weights files, e.g. v1,u2-a,u2-b; network only, onnxruntime, --threads default 2')
+    .option('--sizes <list>', 'with --compare: image sizes (default 640x480,1280x1024)')
+    .option('--tile <mode>', 'with --compare: auto (tile large images as tesg fuse does, default) | 0 (whole image)')
     .action(async (opts: BenchCliOptions) => runBenchCli(opts));
 }

@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { evaluateFolders } from '../../eval/run.js';
-import { countUnmatched, describeUnmatched } from '../../util/pairing.js';
+import { skippedLines } from '../../eval/skipped.js';
 import { DEFAULT_METRIC_NAMES, METRICS } from '../../metrics/index.js';
 import type { FusedFolder } from '../../eval/types.js';
 
@@ -20,6 +20,7 @@ interface EvalCliOptions {
   allowMissing?: boolean;
   metrics?: string;
   workers: string;
+  html?: boolean;
 }
 
 function parseFused(value: string, previous: FusedFolder[] | undefined): FusedFolder[] {
@@ -44,10 +45,9 @@ async function runEval(o: EvalCliOptions): Promise<void> {
     allowMissing: o.allowMissing,
     metrics: o.metrics?.split(',').filter((s) => s.trim() !== ''),
     workers: parseWorkers(o.workers),
+    html: o.html,
   });
-  const lone = countUnmatched(result.skipped.unmatched);
-  if (lone > 0) process.stderr.write(`skipped ${lone} file(s) without a partner: ${describeUnmatched(result.skipped.unmatched)}\n`);
-  for (const f of result.skipped.unreadable) process.stderr.write(`skipped image '${f.stem}': ${f.message}\n`);
+  for (const line of skippedLines(result.skipped, o.fused ?? [])) process.stderr.write(`${line}\n`);
   process.stdout.write(`${result.caption}\n\n${result.table}\n`);
   process.stderr.write(
     `scored ${result.images.length} image(s) x ${result.methods.length} row(s) in ${result.seconds.toFixed(1)} s ` +
@@ -64,7 +64,7 @@ export function register(program: Command): void {
     .option('--fused <name=dir>', 'a method name and its folder of fused images (repeat for more methods)', parseFused)
     .option('--out <dir>', 'where per-image.csv, per-image.json and summary.md go', 'eval-out')
     .option('--sources', 'also score IR and VI themselves as (unranked) rows')
-    .option('--allow-missing', 'score the complete images and report files without a partner or unreadable, instead of failing')
+    .option('--allow-missing', 'score every complete, consistent image and list the skipped ones with the reason (no partner, missing from a fused folder, unreadable, another size) instead of failing')
     .option(
       '--metrics <list>',
       `comma-separated subset (default ${DEFAULT_METRIC_NAMES.join(',')}); also: ${METRICS.map((m) => m.name)
@@ -72,6 +72,7 @@ export function register(program: Command): void {
         .join(', ')}`,
     )
     .option('--workers <n>', 'worker threads for scoring (1 = main thread)', String(os.availableParallelism()))
+    .option('--html', 'also write report.html beside summary.md: the table, per-metric distribution plots, a sortable gallery with a synchronized full-size zoom (images in report_files/)')
     .addHelpText(
       'after',
       '\nMetrics follow the reference evaluator most fusion papers use (CDDFuse): gray = round(0.299 R + 0.587 G +' +

@@ -4,15 +4,18 @@ import { DEFAULT_FUSION_METHOD, fuseFiles, fuseFolders, fusionMethodNames, regis
 import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../../image/depth16.js';
 import { DEFAULT_JPEG_QUALITY } from '../../image/write.js';
 import { existsSync } from 'node:fs';
-import { DEFAULT_WEIGHTS_FILE, TesgFusion } from '../../fusion/tesg-method.js';
+import { DEFAULT_WEIGHTS_FILE, TesgFusion, chooseBackend } from '../../fusion/tesg-method.js';
+import { appendFuseManifest, fuseRunRecord } from '../../report/provenance.js';
+import { markPhase } from '../../util/startup-trace.js';
 
-registerFusionMethod(new TesgFusion());
+// The CLI entry registers it too (for every command's method list); a library import of this file alone still gets it.
+if (!fusionMethodNames().includes('tesg')) registerFusionMethod(new TesgFusion());
 
 /**
  * `tesg fuse IR VI -o OUT` (one pair) and `tesg fuse --ir DIR --vi DIR --out DIR` (folders paired by
  * name stem, resumable). The work is in src/fusion/files.ts; this file parses and reports.
  */
-interface FuseCliOptions {
+export interface FuseCliOptions {
   out?: string;
   ir?: string;
   vi?: string;
@@ -29,16 +32,18 @@ interface FuseCliOptions {
   threads?: string;
   tile?: string;
   sig?: string;
+  sigVersion?: string;
 }
 
 /** Settings of the tesg method (src/fusion/tesg-method.ts); other methods ignore them. */
-function networkParams(o: FuseCliOptions): Record<string, string | number | string[]> {
+export function networkParams(o: Pick<FuseCliOptions, 'weights' | 'caption' | 'keyword' | 'backend' | 'sig' | 'sigVersion' | 'threads' | 'tile'>): Record<string, string | number | string[]> {
   const params: Record<string, string | number | string[]> = {};
   if (o.weights !== undefined) params.weights = o.weights;
   if (o.caption !== undefined) params.caption = o.caption;
   if (o.keyword.length > 0) params.keyword = o.keyword;
   if (o.backend !== undefined) params.backend = o.backend;
   if (o.sig !== undefined) params.sig = o.sig;
+  if (o.sigVersion !== undefined) params.sigVersion = o.sigVersion;
   for (const key of ['threads', 'tile'] as const) {
     const v = o[key];
     if (v === undefined) continue;
@@ -49,7 +54,7 @@ function networkParams(o: FuseCliOptions): Record<string, string | number | stri
   return params;
 }
 
-function parseQuality(q: string): number {
+export function parseQuality(q: string): number {
   const n = Number(q);
   if (!Number.isInteger(n) || n < 1 || n > 100) throw new UsageError(`--quality must be an integer 1..100, got '${q}'`);
   return n;
@@ -69,7 +74,7 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
     if (irArg === undefined || viArg === undefined) throw new UsageError('give both images: tesg fuse IR VI -o OUT');
     if (!o.out) throw new UsageError('missing -o OUT (the fused image, .png or .jpg)');
     const t0 = performance.now();
-    const img = await fuseFiles(irArg, viArg, o.out, common);
+    const img = await fuseFiles(irArg, viArg, o.out, { ...common, onStage: (stage) => markPhase(stage === 'read' ? 'images-read' : stage) });
     const secs = ((performance.now() - t0) / 1000).toFixed(2);
     process.stdout.write(`wrote ${o.out} (${img.width}x${img.height} ${img.channels === 3 ? 'RGB' : 'gray'}, ${method}, ${secs} s)\n`);
     return;
@@ -81,6 +86,12 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
     allowMissing: o.allowMissing,
     onFailure: (stem, message) => process.stderr.write(`tesg: failed ${stem}: ${message}\n`),
   });
+  if (report.fused.length > 0) {
+    // Provenance for `tesg eval --html`: which method, weights and SIG made this folder's images.
+    const weightsFile = method === 'tesg' ? (o.weights ?? DEFAULT_WEIGHTS_FILE) : undefined;
+    const backend = weightsFile ? chooseBackend(weightsFile, o.backend) : undefined;
+    await appendFuseManifest(o.out, await fuseRunRecord({ method, params: common.params, weightsFile, backend, fused: report.fused.length, skipped: report.skipped.length }));
+  }
   const lone = Object.values(report.unmatched).flat();
   if (lone.length > 0) process.stderr.write(`tesg: skipped ${lone.length} file(s) without a partner: ${lone.join(', ')}\n`);
   process.stdout.write(`fused ${report.fused.length}, skipped ${report.skipped.length} existing, failed ${report.failed.length} -> ${o.out}\n`);
@@ -112,6 +123,7 @@ export function register(program: Command): void {
     .option('--quality <n>', 'JPEG quality 1..100', String(DEFAULT_JPEG_QUALITY))
     .option('--overwrite', 'folder mode: redo outputs that already exist (default: skip them, so reruns resume)')
     .option('--allow-missing', 'folder mode: fuse the complete pairs and list files without a partner, instead of failing')
+    .option('--sig-version <v>', 'tesg method: built-in SIG v1 | v2 (default: the one the weights were trained with; v1 for tesg-v1)')
     .option('--sig <dir>', 'tesg method: read M and F_t from this SIG cache (`tesg sig --out DIR` on the same images) instead of running the SIG')
     .option('--weights <file>', 'tesg method: weights (.safetensors; the exported .onnx beside it is used when present)')
     .option('--backend <name>', 'tesg method: onnx or tfjs (default: onnx when <weights>.onnx exists)')

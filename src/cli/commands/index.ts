@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as fuse } from './fuse.js';
+import { register as fuseVideo } from './fuse-video.js';
 import { register as evalCommand } from './eval.js';
 import { register as downstream } from './downstream.js';
 import { register as sig } from './sig.js';
@@ -7,12 +8,16 @@ import { register as train } from './train.js';
 import { register as serve } from './serve.js';
 import { register as exportCommand } from './export.js';
 import { register as bench } from './bench.js';
+import { register as figure } from './figure.js';
+import { register as queue } from './queue.js';
+import { register as worker } from './worker.js';
 
 /** Every subcommand module exports `register(program)`. Add new commands to this list. */
 export type Register = (program: Command) => void;
 
 export const COMMANDS: Register[] = [
   fuse,
+  fuseVideo,
   evalCommand,
   downstream,
   sig,
@@ -20,4 +25,7 @@ export const COMMANDS: Register[] = [
   serve,
   exportCommand,
   bench,
+  figure,
+  queue,
+  worker,
 ];

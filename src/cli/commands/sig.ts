@@ -6,7 +6,7 @@ import { createProgress } from '../../util/progress.js';
 import { hasSigEntry, openSigCache, writeSigEntry } from '../../semantics/cache.js';
 import { readCaptionsFile, type UserText } from '../../semantics/captions-file.js';
 import { toCocoClass } from '../../semantics/default-provider.js';
-import { canonicalKeyword, defaultProviders, runSig, type SigProviders } from '../../semantics/sig.js';
+import { BUILTIN_SIG_VERSIONS, canonicalKeyword, DEFAULT_SIG_VERSION, defaultProviders, runSig, type BuiltinSigVersion, type SigProviders } from '../../semantics/sig.js';
 import { loadOnnxProviders, type OnnxProviders } from '../../semantics/onnx-providers.js';
 
 /**
@@ -25,6 +25,7 @@ interface SigCli {
   force?: boolean;
   sd?: string;
   captioner?: string;
+  sigVersion: string;
 }
 
 export function register(program: Command): void {
@@ -42,10 +43,12 @@ export function register(program: Command): void {
     .option('--force', 'recompute entries that are already in the cache')
     .option('--sd <dir>', 'paper-faithful masks and text embedding from a Stable Diffusion ONNX export folder (docs/onnx-sig.md)')
     .option('--captioner <dir>', 'paper-faithful captions from a BLIP / ViT-GPT2 ONNX export folder (docs/onnx-sig.md)')
+    .option('--sig-version <v>', `built-in SIG: v2 (detector + IR warm objects) | v1 (detector only; what tesg-v1 was trained with)`, DEFAULT_SIG_VERSION)
     .action(async (o: SigCli) => sig(o));
 }
 
 async function sig(o: SigCli): Promise<void> {
+  const version = parseSigVersion(o.sigVersion);
   const { matched, unmatched } = await pairByStem({ ir: o.ir, vi: o.vi });
   const lone = countUnmatched(unmatched);
   if (lone > 0 && !o.allowMissing) {
@@ -61,10 +64,16 @@ async function sig(o: SigCli): Promise<void> {
   if (!o.sd) for (const k of [...o.keyword, ...[...perStem.values()].flatMap((u) => u.keywords ?? [])]) toCocoClass(canonicalKeyword(k));
   const onnx = o.sd || o.captioner ? await loadOnnxProviders({ diffusion: o.sd, captioner: o.captioner }) : undefined;
   try {
-    await sigWith(o, matched, perStem, lone, unmatched, withOnnx(defaultProviders(), onnx));
+    await sigWith(o, matched, perStem, lone, unmatched, withOnnx(defaultProviders({ version }), onnx));
   } finally {
     await onnx?.release();
   }
+}
+
+/** --sig-version's value, or a UsageError naming the choices. */
+export function parseSigVersion(v: string): BuiltinSigVersion {
+  if ((BUILTIN_SIG_VERSIONS as readonly string[]).includes(v)) return v as BuiltinSigVersion;
+  throw new UsageError(`--sig-version must be one of ${BUILTIN_SIG_VERSIONS.join(', ')}, got '${v}'`);
 }
 
 /** The built-in default, with whatever the ONNX export folders provide taking its place. */

@@ -3,7 +3,8 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
 import type { ModelConfig } from '../../model/config.js';
-import { validateModelConfig } from '../../model/config.js';
+import { sizeMultiple, validateModelConfig } from '../../model/config.js';
+import { MODEL_PRESETS, modelPreset } from '../../model/presets.js';
 import { initBackend } from '../../runtime/backend.js';
 import { loadTorch, torchUnavailableReason } from '../../runtime/torch.js';
 import { torchGradients } from '../../training/torch-gradients.js';
@@ -11,6 +12,7 @@ import { listTrainingPairs, loadSample } from '../../training/data.js';
 import type { LossWeights } from '../../training/losses.js';
 import { DEFAULT_LOSS_WEIGHTS } from '../../training/losses.js';
 import { sigCacheSource } from '../../training/sig-source.js';
+import { readHeader } from '../../semantics/cache.js';
 import { DEFAULT_TRAIN_OPTIONS, train } from '../../training/trainer.js';
 import { formatDuration } from '../../util/progress.js';
 
@@ -32,6 +34,8 @@ interface TrainCliOptions {
   checkpointEvery: string;
   resume?: boolean;
   config?: string;
+  modelConfig?: string;
+  preset?: string;
   dim?: string;
   heads?: string;
   maskOn?: string;
@@ -44,6 +48,11 @@ interface TrainCliOptions {
   replicas: string;
   threads: string;
   cache?: string;
+  lrSchedule: string;
+  warmupSteps: string;
+  minLr: string;
+  scheduleSteps?: string;
+  clipGradNorm: string;
 }
 
 function int(name: string, v: string, min = 1): number {
@@ -72,14 +81,18 @@ export function parseLossWeights(s: string | undefined): LossWeights {
 
 /** Model options: an options file (JSON, config keys) overridden by flags. */
 async function modelOptions(o: TrainCliOptions): Promise<Partial<ModelConfig>> {
+  if (o.config && o.modelConfig) throw new UsageError('--config and --model-config are the same option: give one');
+  const file = o.modelConfig ?? o.config;
   let fromFile: Record<string, unknown> = {};
-  if (o.config) {
+  if (file) {
     try {
-      fromFile = JSON.parse(await fs.readFile(o.config, 'utf8')) as Record<string, unknown>;
+      fromFile = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
     } catch (err) {
-      throw new InputError(o.config, `cannot read the options file as JSON (${(err as Error).message})`);
+      throw new InputError(file, `cannot read the options file as JSON (${(err as Error).message})`);
     }
   }
+  // a preset (src/model/presets.ts) first, then the options file's keys, then the flags
+  if (o.preset !== undefined) fromFile = { ...modelPreset(o.preset), ...fromFile };
   const flags: Record<string, unknown> = {
     dim: o.dim === undefined ? undefined : int('dim', o.dim),
     heads: o.heads === undefined ? undefined : int('heads', o.heads),
@@ -90,7 +103,9 @@ async function modelOptions(o: TrainCliOptions): Promise<Partial<ModelConfig>> {
     use_gaf: o.gaf === false ? false : undefined,
   };
   const merged = { ...fromFile, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
-  validateModelConfig(merged, o.config ?? 'options'); // reject bad keys now, before any data is read
+  const cfg = validateModelConfig(merged, file ?? (o.preset ? `--preset ${o.preset}` : 'options')); // reject bad keys now, before any data is read
+  const m = sizeMultiple(cfg);
+  if (!o.resume && Number(o.crop) % m !== 0) throw new UsageError(`--crop ${o.crop} must be a multiple of ${m} for this model (its size multiple: one factor 2 per level)`);
   return merged as Partial<ModelConfig>;
 }
 
@@ -102,21 +117,31 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
   if (torch) loadTorch(); // --backend torch without the addon: says what to install
   const backend = await initBackend(o.backend === 'cpu' ? 'cpu' : 'wasm');
   const batch = int('batch', o.batch);
-  const micro = o.microBatch === undefined ? (torch ? batch : DEFAULT_TRAIN_OPTIONS.microBatch) : int('micro-batch', o.microBatch);
+  // no --micro-batch: the whole share on libtorch; on tfjs the largest divisor of the batch up to the
+  // default (the trainer picks it from the checkpoint's batch on resume), so any --batch works
+  const micro = o.microBatch === undefined ? undefined : int('micro-batch', o.microBatch);
   const replicas = int('replicas', o.replicas);
   const gradients = torch ? torchGradients({ replicas, threads: int('threads', o.threads), microBatch: micro }) : undefined;
+  if (!['constant', 'cosine'].includes(o.lrSchedule)) throw new UsageError(`--lr-schedule must be constant or cosine, got '${o.lrSchedule}'`);
+  const sigHeader = { ...(await readHeader(o.sig)) } as Record<string, unknown>;
   const pairs = await listTrainingPairs(o.data);
   const sig = sigCacheSource(o.sig);
   const model = await modelOptions(o);
+  // Known defect: on tfjs the gradient of base.vi_y (base_fusion 'max') disagrees with libtorch and
+  // with finite differences (test/runtime-torch-unet.test.ts), so such models train on libtorch only.
+  if (!torch && !o.resume && validateModelConfig(model as Record<string, unknown>).base_fusion !== 'none') {
+    throw new UsageError(`base_fusion '${String(model.base_fusion)}' trains on libtorch only (its tfjs gradient is wrong, see docs/model.md); build the native addon (npm run build:native) and use --backend torch`);
+  }
   process.stderr.write(`tesg train: ${pairs.length} pairs from ${o.data}, SIG cache ${o.sig}, backend ${torch ? `libtorch (${replicas} replica(s) x ${o.threads} thread(s); tfjs-${backend.backend} for AdamW and checkpoints)` : backend.backend}` +
-    (o.resume ? `; resuming ${o.out}: model config, batch, crop, lr, seed and loss weights come from its checkpoint` : '') + '\n');
+    (o.resume ? `; resuming ${o.out}: model config, batch, crop, lr, lr schedule, clipping, seed and loss weights come from its checkpoint` : '') + '\n');
   const r = await train(
     {
       outDir: o.out,
       steps: int('steps', o.steps),
       checkpointEvery: int('checkpoint-every', o.checkpointEvery),
       batch,
-      microBatch: torch ? batch : micro,
+      microBatch: torch ? undefined : micro,
+      maxMicroBatch: torch ? undefined : DEFAULT_TRAIN_OPTIONS.microBatch,
       gradients,
       crop: int('crop', o.crop, 11),
       seed: int('seed', o.seed, 0),
@@ -126,6 +151,10 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
       model,
       resume: Boolean(o.resume),
       cacheSize: o.cache === undefined ? undefined : int('cache', o.cache, 0),
+      schedule: { kind: o.lrSchedule as 'constant' | 'cosine', warmupSteps: int('warmup-steps', o.warmupSteps, 0), minLr: num('min-lr', o.minLr) },
+      scheduleSteps: o.scheduleSteps === undefined ? undefined : int('schedule-steps', o.scheduleSteps),
+      clipGradNorm: num('clip-grad-norm', o.clipGradNorm),
+      sig: sigHeader,
     },
     { pairs, load: (p) => loadSample(p, sig) },
   );
@@ -147,14 +176,21 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output folder: checkpoint.safetensors, tesg.safetensors, train-log.csv')
     .option('--steps <n>', 'total optimizer steps to reach', String(d.steps))
     .option('--batch <n>', 'batch size', String(d.batch))
-    .option('--micro-batch <n>', `samples per forward/backward pass (gradients averaged; bounds memory; default ${d.microBatch} on tfjs, the whole share on libtorch)`)
+    .option('--micro-batch <n>', `samples per forward/backward pass (gradients averaged; bounds memory; must divide --batch; default: the largest divisor of the batch up to ${d.microBatch} on tfjs, the whole share on libtorch)`)
     .option('--crop <n>', 'random crop size (pixels, >= 11 for SSIM)', String(d.crop))
-    .option('--lr <x>', 'AdamW learning rate', String(d.lr))
+    .option('--lr <x>', 'AdamW learning rate (the peak lr with a schedule)', String(d.lr))
+    .option('--lr-schedule <kind>', 'constant | cosine (linear warm-up, then cosine decay to --min-lr at --schedule-steps)', d.lrSchedule)
+    .option('--warmup-steps <n>', 'steps of linear lr warm-up from 0 to --lr', String(d.warmupSteps))
+    .option('--min-lr <x>', 'cosine: the lr at the end of the decay', String(d.minLr))
+    .option('--schedule-steps <n>', 'cosine: the step the decay ends at (default --steps; on --resume, giving it re-targets the stored decay)')
+    .option('--clip-grad-norm <x>', 'clip the global gradient L2 norm to x before AdamW, as torch clip_grad_norm_ (0: off)', String(d.clipGradNorm))
     .option('--weight-decay <x>', 'AdamW decoupled weight decay', String(d.weightDecay))
     .option('--seed <n>', 'seed of the initial weights and of the crops/flips', String(d.seed))
     .option('--checkpoint-every <n>', 'write a checkpoint every N steps (a kill loses at most N)', String(d.checkpointEvery))
     .option('--resume', 'continue the checkpoint in --out exactly (its config, optimizer, RNG)')
-    .option('--config <file>', 'JSON options file with model config keys (dim, heads, ...; see docs/model.md)')
+    .option('--config <file>', 'JSON options file with model config keys (dim, heads, level_dims, ...; see docs/model.md)')
+    .option('--model-config <file>', 'the same as --config')
+    .option('--preset <name>', `model preset (${Object.keys(MODEL_PRESETS).join(', ')}; src/model/presets.ts); an options file and flags override its keys`)
     .option('--dim <n>', 'feature channels (overrides --config)')
     .option('--heads <n>', 'attention heads (must divide dim)')
     .option('--mask-on <where>', 'apply M to: feature (default) | image (paper wording)')
