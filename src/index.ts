@@ -31,6 +31,10 @@ export {
   type QueueStatus,
   type PairJob,
   type TesgJob,
+  enqueueVideo,
+  type EnqueueVideoOptions,
+  type EnqueueVideoReport,
+  type VideoChunkQueueJob,
 } from './queue/index.js';
 export {
   fuseVideo,

@@ -49,9 +49,17 @@ test('jobId: kind, readable stem, 24 hex digits of the hash', () => {
 test('parseJob: a pair job passes; an unknown kind or format is named', () => {
   const job = { kind: 'pair', format: 1, stem: 's', ir: '/i', vi: '/v', out: '/o.png', fuse: FUSE, hash: 'h' };
   assert.deepEqual(parseJob(job), job);
-  assert.throws(() => parseJob({ ...job, kind: 'video-chunk' }), /unknown job kind 'video-chunk'; this worker knows: pair/);
+  assert.throws(() => parseJob({ ...job, kind: 'frame' }), /unknown job kind 'frame'; this worker knows: pair, video-chunk/);
   assert.throws(() => parseJob({ ...job, format: 2 }), /job format 2, this worker reads format 1/);
   assert.throws(() => parseJob({ ...job, out: 3 }), /'out' is number, expected a string/);
+});
+
+test('parseJob: a video-chunk job passes; a bad index is named', () => {
+  const job = { kind: 'video-chunk', format: 1, stem: 'out.mp4:2/3', workDir: '/o.mp4.tesg-work', index: 1, chunks: 3, output: '/o.mp4', hash: 'h' };
+  assert.deepEqual(parseJob(job), job);
+  assert.throws(() => parseJob({ ...job, index: 3 }), /index 3 of 3 chunks/);
+  assert.throws(() => parseJob({ ...job, index: -1 }), /'index' is -1, expected an integer >= 0/);
+  assert.throws(() => parseJob({ ...job, workDir: undefined }), /'workDir' is undefined, expected a string/);
 });
 
 test('redactUrl hides a Redis password in messages', () => {

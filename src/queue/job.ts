@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { Stretch16 } from '../image/depth16.js';
+import type { VideoChunkJob } from '../video/chunk.js';
 
 /**
- * What a queue job carries, and its id. A job is one unit of work of some `kind`; today the only kind
- * is 'pair' (one IR/VI pair -> one fused image). A later kind (e.g. 'video-chunk': frames a..b of one
- * video) adds an interface to the TesgJob union and a handler in ./worker.ts's HANDLERS; the queue,
- * the ids, the status and the retry logic stay as they are.
+ * What a queue job carries, and its id. A job is one unit of work of some `kind`: 'pair' (one IR/VI
+ * pair -> one fused image) or 'video-chunk' (frames a..b of one video -> one segment in its work dir;
+ * the job that completes the last segment joins the video, ./video.ts). A new kind adds an interface
+ * to the TesgJob union and a handler in ./processor.ts's HANDLERS; the queue, the ids, the status and
+ * the retry logic stay as they are.
  *
  * Paths are absolute: every worker must see the inputs and the output folder at the same paths
  * (a shared filesystem), so the job can be run on any machine.
@@ -37,8 +39,25 @@ export interface PairJob {
   hash: string;
 }
 
+/**
+ * One chunk of a planned video (`tesg queue add-video`): `{ kind, workDir, index }` is what
+ * src/video/chunk.ts's runVideoChunkJob takes; the rest identifies it and lets a late job see that
+ * the video is already finished.
+ */
+export interface VideoChunkQueueJob extends VideoChunkJob {
+  format: typeof JOB_FORMAT;
+  /** Readable name for logs and status: `<output name>:<index + 1>/<chunks>`. */
+  stem: string;
+  /** The plan's absolute output path. */
+  output: string;
+  /** Chunks in the plan. */
+  chunks: number;
+  /** planHash of the work dir's plan at enqueue time. */
+  hash: string;
+}
+
 /** Every job kind; the BullMQ job name is the kind. */
-export type TesgJob = PairJob;
+export type TesgJob = PairJob | VideoChunkQueueJob;
 export type JobKind = TesgJob['kind'];
 
 /** Options in a fixed key order (sorted, recursively), so equal options always hash alike. */
@@ -89,9 +108,11 @@ export function jobId(kind: JobKind, stem: string, hash: string): string {
 
 /** The job's data checked for shape; anything else is an error that retrying cannot fix. */
 export function parseJob(data: unknown): TesgJob {
+  const kind = (data as { kind?: unknown } | null)?.kind;
+  if (kind === 'video-chunk') return parseVideoChunkJob(data as Partial<VideoChunkQueueJob>);
   const d = data as Partial<PairJob> | null;
   if (d?.kind !== 'pair') {
-    throw new Error(`unknown job kind '${String(d?.kind)}'; this worker knows: pair (update tesg on this machine)`);
+    throw new Error(`unknown job kind '${String(d?.kind)}'; this worker knows: pair, video-chunk (update tesg on this machine)`);
   }
   if (d.format !== JOB_FORMAT) throw new Error(`job format ${String(d.format)}, this worker reads format ${JOB_FORMAT} (update tesg on every machine)`);
   for (const k of ['stem', 'ir', 'vi', 'out', 'hash'] as const) {
@@ -99,4 +120,16 @@ export function parseJob(data: unknown): TesgJob {
   }
   if (typeof d.fuse?.method !== 'string') throw new Error('malformed pair job: no fuse.method');
   return d as PairJob;
+}
+
+function parseVideoChunkJob(d: Partial<VideoChunkQueueJob>): VideoChunkQueueJob {
+  if (d.format !== JOB_FORMAT) throw new Error(`job format ${String(d.format)}, this worker reads format ${JOB_FORMAT} (update tesg on every machine)`);
+  for (const k of ['stem', 'workDir', 'output', 'hash'] as const) {
+    if (typeof d[k] !== 'string') throw new Error(`malformed video-chunk job: '${k}' is ${typeof d[k]}, expected a string`);
+  }
+  for (const k of ['index', 'chunks'] as const) {
+    if (!Number.isInteger(d[k]) || (d[k] as number) < 0) throw new Error(`malformed video-chunk job: '${k}' is ${String(d[k])}, expected an integer >= 0`);
+  }
+  if (d.index! >= d.chunks!) throw new Error(`malformed video-chunk job: index ${d.index} of ${d.chunks} chunks`);
+  return d as VideoChunkQueueJob;
 }

@@ -7,6 +7,7 @@ import { parseJob, type JobKind, type TesgJob } from './job.js';
 import { ensureTesgMethod } from './methods.js';
 import { runPairJob, type PairContext, type PairResult } from './pair.js';
 import { openRedis } from './redis.js';
+import { runVideoChunkQueueJob, type VideoChunkResult } from './video.js';
 
 /**
  * The job processor, run by BullMQ in a worker thread of `tesg worker` (a sandboxed processor).
@@ -21,12 +22,13 @@ export interface ProcessorContext {
   threads?: number;
 }
 
-export type JobResult = PairResult;
-type Handler = (job: SandboxedJob, data: TesgJob, ctx: PairContext) => Promise<JobResult>;
+export type JobResult = PairResult | VideoChunkResult;
+type Handler<K extends JobKind> = (job: SandboxedJob, data: Extract<TesgJob, { kind: K }>, ctx: PairContext) => Promise<JobResult>;
 
-/** One handler per job kind; a new kind (e.g. 'video-chunk') adds its entry here. */
-const HANDLERS: Record<JobKind, Handler> = {
+/** One handler per job kind; a new kind adds its entry here. */
+const HANDLERS: { [K in JobKind]: Handler<K> } = {
   pair: (job, data, ctx) => runPairJob(job, data, ctx),
+  'video-chunk': (job, data, ctx) => runVideoChunkQueueJob(job, data, ctx),
 };
 
 /** The job's error as the one line kept in the failed set: a TesgError's message names the file. */
@@ -57,7 +59,8 @@ export default async function processJob(job: SandboxedJob): Promise<JobResult> 
     redis = openRedis(ctx.redis, { failFast: false });
   }
   try {
-    return await HANDLERS[data.kind](job, data, { redis: await redis, queue: ctx.queue, threads: ctx.threads });
+    const handler = HANDLERS[data.kind] as Handler<JobKind>;
+    return await handler(job, data as never, { redis: await redis, queue: ctx.queue, threads: ctx.threads });
   } catch (err) {
     throw oneLineError(err);
   }

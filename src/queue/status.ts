@@ -19,6 +19,16 @@ export interface FailedJob {
   error: string;
 }
 
+export interface ActiveJob {
+  id: string;
+  /** 'pair' or 'video-chunk'. */
+  kind: string;
+  /** Pair stem, or `<output name>:<chunk>/<chunks>` for a video chunk. */
+  stem: string;
+  /** Percent done as the worker last reported it (0..100). */
+  progress: number;
+}
+
 export interface QueueStatus {
   queue: string;
   /** Waiting for a worker (incl. prioritized). */
@@ -36,11 +46,14 @@ export interface QueueStatus {
   etaSeconds: number | null;
   /** The failed jobs (at most `maxFailed`, newest first) with their one-line errors. */
   failedJobs: FailedJob[];
+  /** The running jobs (at most `maxActive`), with kind and progress. */
+  activeJobs: ActiveJob[];
 }
 
 const WINDOW_MS = 60_000;
 
-export async function queueStatus(t: QueueTarget & { maxFailed?: number }): Promise<QueueStatus> {
+/** Counts, rate, ETA, the failed jobs (default 20) and the running ones (default 20). Errors: QueueError when Redis cannot be reached. */
+export async function queueStatus(t: QueueTarget & { maxFailed?: number; maxActive?: number }): Promise<QueueStatus> {
   const name = t.queue ?? DEFAULT_QUEUE;
   const redis = await openRedis(t.redis);
   const queue = openQueue(t.redis, name);
@@ -62,6 +75,12 @@ export async function queueStatus(t: QueueTarget & { maxFailed?: number }): Prom
       attempts: j.attemptsMade,
       error: j.failedReason ?? '',
     }));
+    const activeJobs = (await queue.getActive(0, (t.maxActive ?? 20) - 1)).map((j) => ({
+      id: j.id ?? '',
+      kind: j.name,
+      stem: String((j.data as { stem?: unknown } | undefined)?.stem ?? ''),
+      progress: typeof j.progress === 'number' ? j.progress : 0,
+    }));
     return {
       queue: name,
       waiting,
@@ -73,6 +92,7 @@ export async function queueStatus(t: QueueTarget & { maxFailed?: number }): Prom
       perSecond,
       etaSeconds: left === 0 ? 0 : perSecond > 0 ? left / perSecond : null,
       failedJobs,
+      activeJobs,
     };
   } finally {
     await queue.close();

@@ -35,7 +35,7 @@ export interface StartWorkerOptions {
 }
 
 export type WorkerEvent =
-  | { type: 'done'; jobId: string; kind: JobKind; stem: string; out: string; seconds: number; inputsChanged: boolean }
+  | { type: 'done'; jobId: string; kind: JobKind; stem: string; out: string; seconds: number; inputsChanged: boolean; joined: boolean }
   | { type: 'failed'; jobId: string; stem: string; attempt: number; attempts: number; final: boolean; message: string }
   | { type: 'stalled'; jobId: string }
   | { type: 'error'; message: string };
@@ -81,7 +81,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<TesgWorker>
     workerThreadsOptions: (opts.concurrency ?? 1) > 1 ? { workerData, env: { ...process.env, TESG_DETECTOR_WORKERS: '0' } } : { workerData },
   });
   worker.on('completed', (job: Job, r: JobResult) => {
-    emit({ type: 'done', jobId: job.id ?? '', kind: job.name as JobKind, stem: String(job.data?.stem), out: r.out, seconds: r.seconds, inputsChanged: r.inputsChanged });
+    const joined = 'joined' in r && r.joined;
+    emit({ type: 'done', jobId: job.id ?? '', kind: job.name as JobKind, stem: String(job.data?.stem), out: r.out, seconds: r.seconds, inputsChanged: r.inputsChanged, joined });
   });
   worker.on('failed', (job: Job | undefined, err: Error) => {
     if (!job) return;

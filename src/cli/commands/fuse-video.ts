@@ -5,7 +5,7 @@ import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../../image/dept
 import { DEFAULT_CHUNK_FRAMES } from '../../video/plan.js';
 import { DEFAULT_ENCODE, X264_PRESETS, type EncodeSettings } from '../../video/encode.js';
 import { formatRate, parseRate } from '../../video/ffmpeg.js';
-import { defaultVideoMethod, fuseVideo } from '../../video/fuse-video.js';
+import { defaultVideoMethod, fuseVideo, type FuseVideoOptions } from '../../video/fuse-video.js';
 import { SYNC_MODES, type SyncMode } from '../../video/pairing.js';
 import { DEFAULT_TEMPORAL, PER_FRAME } from '../../video/temporal-sig.js';
 
@@ -13,7 +13,7 @@ import { DEFAULT_TEMPORAL, PER_FRAME } from '../../video/temporal-sig.js';
  * `tesg fuse-video IR VI -o OUT.mp4|OUT.mkv|DIR/`: fuse a pair of videos (or image sequences) frame by
  * frame with any fusion method, the temporal SIG for the network. The work is in src/video/.
  */
-interface FuseVideoCliOptions {
+export interface FuseVideoCliOptions {
   out?: string;
   method?: string;
   caption?: string;
@@ -44,8 +44,11 @@ function int(v: string, what: string, min: number): number {
   return n;
 }
 
-async function runFuseVideo(ir: string, vi: string, o: FuseVideoCliOptions): Promise<void> {
-  if (!o.out) throw new UsageError('missing -o OUT (a .mp4 or .mkv file, or a folder for PNG frames: -o DIR/)');
+/**
+ * The fuse-video options shared by `tesg fuse-video` and `tesg queue add-video`, parsed into
+ * FuseVideoOptions (resume and progress left to the caller). Errors: UsageError naming the option.
+ */
+export function videoOptions(o: FuseVideoCliOptions): FuseVideoOptions {
   if (o.sync !== undefined && !SYNC_MODES.includes(o.sync as SyncMode)) throw new UsageError(`--sync must be one of ${SYNC_MODES.join(', ')}, got '${o.sync}'`);
   const sequenceFps = o.fps === undefined ? undefined : (parseRate(o.fps) ?? undefined);
   if (o.fps !== undefined && !sequenceFps) throw new UsageError(`--fps must be a rate such as 25, 29.97 or 30000/1001, got '${o.fps}'`);
@@ -59,7 +62,7 @@ async function runFuseVideo(ir: string, vi: string, o: FuseVideoCliOptions): Pro
   if (o.method === undefined && method !== 'tesg') process.stderr.write(`tesg: note: no trained weights shipped; fusing with the classic '${method}' baseline\n`);
   const temporal = o.perFrameSig ? PER_FRAME : { keyEvery: int(o.keyEvery, '--key-every', 1), window: int(o.maskWindow, '--mask-window', 1), captionVote: int(o.captionVote, '--caption-vote', 1) };
   const encode: EncodeSettings = { crf: int(o.crf, '--crf', 0), preset: o.preset, pixFmt: o.pixFmt as EncodeSettings['pixFmt'] };
-  const r = await fuseVideo(ir, vi, o.out, {
+  return {
     method,
     params,
     gray: o.gray,
@@ -67,11 +70,18 @@ async function runFuseVideo(ir: string, vi: string, o: FuseVideoCliOptions): Pro
     sync: o.sync as SyncMode | undefined,
     sequenceFps,
     chunkFrames: int(o.chunk, '--chunk', 1),
-    resume: o.resume,
     temporal,
     caption: o.caption,
     keywords: o.keyword,
     encode,
+  };
+}
+
+async function runFuseVideo(ir: string, vi: string, o: FuseVideoCliOptions): Promise<void> {
+  if (!o.out) throw new UsageError('missing -o OUT (a .mp4 or .mkv file, or a folder for PNG frames: -o DIR/)');
+  const r = await fuseVideo(ir, vi, o.out, {
+    ...videoOptions(o),
+    resume: o.resume,
     onWarning: (m) => process.stderr.write(`tesg: warning: ${m}\n`),
   });
   const t = r.temporal;
@@ -84,13 +94,9 @@ async function runFuseVideo(ir: string, vi: string, o: FuseVideoCliOptions): Pro
   );
 }
 
-export function register(program: Command): void {
-  program
-    .command('fuse-video')
-    .description('fuse an infrared and a visible video (or image sequences) frame by frame into a video or a folder of PNG frames')
-    .argument('<ir>', 'infrared video (any format ffmpeg reads), folder of frames, or pattern such as frames/%05d.png')
-    .argument('<vi>', 'visible video, folder or pattern; same frame size')
-    .option('-o, --out <path>', 'output: OUT.mp4 or OUT.mkv (H.264), or DIR/ for lossless PNG frames')
+/** The fuse-video options (all but -o and --resume) on `cmd`; `tesg queue add-video` takes the same. */
+export function videoCliOptions(cmd: Command): Command {
+  return cmd
     .option('-m, --method <name>', `fusion method: ${fusionMethodNames().join(', ')} (default: tesg with the shipped weights; ${DEFAULT_FUSION_METHOD} where there are none)`)
     .option('--sync <mode>', 'match inputs of different rate or length: fps (resample the faster to the slower rate, over the time both cover) or shortest (same rate, fuse the first min(n_IR, n_VI) frames)')
     .option('--fps <rate>', 'frame rate of image-sequence inputs (default: the other input\'s rate, or 25)')
@@ -98,7 +104,6 @@ export function register(program: Command): void {
     .option('--preset <name>', `x264 speed/size trade-off: ${X264_PRESETS.join(', ')}`, DEFAULT_ENCODE.preset)
     .option('--pix-fmt <fmt>', 'yuv420p (plays everywhere, even sizes) or yuv444p', DEFAULT_ENCODE.pixFmt)
     .option('--chunk <frames>', 'frames per chunk (the unit of --resume)', String(DEFAULT_CHUNK_FRAMES))
-    .option('--resume', 'continue an interrupted run of the same output from its last complete chunks')
     .option('--key-every <k>', 'tesg: run the full SIG (caption, V*, F_t) every k frames; masks every frame', String(DEFAULT_TEMPORAL.keyEvery))
     .option('--mask-window <w>', 'tesg: majority vote of the masks over w frames centred on each frame (odd)', String(DEFAULT_TEMPORAL.window))
     .option('--caption-vote <c>', 'tesg: a block of k frames takes the caption most of the c key frames around it have (odd)', String(DEFAULT_TEMPORAL.captionVote))
@@ -111,6 +116,17 @@ export function register(program: Command): void {
     .option('--sig-version <v>', 'tesg: built-in SIG v1 | v2 (default: the one the weights were trained with)')
     .option('--backend <name>', 'tesg: onnx or tfjs')
     .option('--threads <n>', 'tesg: onnxruntime threads (default: all cores)')
-    .option('--tile <px>', 'tesg, onnx: tile size for large frames, 0 = never')
-    .action(async (ir: string, vi: string, opts: FuseVideoCliOptions) => runFuseVideo(ir, vi, opts));
+    .option('--tile <px>', 'tesg, onnx: tile size for large frames, 0 = never');
+}
+
+export function register(program: Command): void {
+  videoCliOptions(
+    program
+      .command('fuse-video')
+      .description('fuse an infrared and a visible video (or image sequences) frame by frame into a video or a folder of PNG frames')
+      .argument('<ir>', 'infrared video (any format ffmpeg reads), folder of frames, or pattern such as frames/%05d.png')
+      .argument('<vi>', 'visible video, folder or pattern; same frame size')
+      .option('-o, --out <path>', 'output: OUT.mp4 or OUT.mkv (H.264), or DIR/ for lossless PNG frames')
+      .option('--resume', 'continue an interrupted run of the same output from its last complete chunks'),
+  ).action(async (ir: string, vi: string, opts: FuseVideoCliOptions) => runFuseVideo(ir, vi, opts));
 }

@@ -6,9 +6,10 @@ import { DEFAULT_JPEG_QUALITY } from '../../image/write.js';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, DEFAULT_QUEUE, DEFAULT_REDIS_URL, redactUrl } from '../../queue/defaults.js';
 import { formatDuration } from '../../util/progress.js';
 import { networkParams, parseQuality, type FuseCliOptions } from './fuse.js';
+import { videoCliOptions, videoOptions, type FuseVideoCliOptions } from './fuse-video.js';
 
 /**
- * `tesg queue add | status | retry-failed | drain`: fill and steer the Redis job queue that
+ * `tesg queue add | add-video | status | retry-failed | drain`: fill and steer the Redis job queue that
  * `tesg worker` processes on any number of machines. The work is in src/queue/ (loaded on use, so other commands
  * do not load BullMQ); this file parses and prints.
  */
@@ -65,6 +66,41 @@ async function runAdd(o: AddCliOptions): Promise<void> {
   );
 }
 
+/** A list of chunk indices as `1-3, 5` (1-based, as the job names count). */
+function chunkList(xs: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < xs.length; i++) {
+    let j = i;
+    while (j + 1 < xs.length && xs[j + 1] === xs[j] + 1) j++;
+    parts.push(i === j ? `${xs[i] + 1}` : `${xs[i] + 1}-${xs[j] + 1}`);
+    i = j;
+  }
+  return parts.join(', ');
+}
+
+type AddVideoCliOptions = TargetOptions & FuseVideoCliOptions & { attempts: string; backoff: string };
+
+async function runAddVideo(ir: string, vi: string, o: AddVideoCliOptions): Promise<void> {
+  if (!o.out) throw new UsageError('missing -o OUT (a .mp4 or .mkv file, or a folder for PNG frames: -o DIR/), on a folder every worker sees');
+  const { enqueueVideo } = await import('../../queue/video.js');
+  const r = await enqueueVideo(ir, vi, o.out, {
+    ...videoOptions(o),
+    redis: o.redis,
+    queue: o.queue,
+    attempts: intOption('attempts', o.attempts, 1),
+    backoffMs: intOption('backoff', o.backoff, 0),
+  });
+  if (r.fused) {
+    process.stdout.write(`added 0: ${o.out} was already joined by queue '${o.queue}' (delete it to fuse it again)\n`);
+    return;
+  }
+  const failedNote = r.failed.length > 0 ? ` (chunks ${chunkList(r.failed)} in the failed set: tesg queue retry-failed)` : '';
+  process.stdout.write(
+    `added ${r.added.length} of ${r.chunks} chunk(s) (${r.frames} frames), already there ${r.queued.length + r.failed.length}${failedNote} -> queue '${o.queue}' at ${redactUrl(o.redis)} (${r.method}); ` +
+      `the worker that fuses the last chunk joins ${o.out}\n`,
+  );
+}
+
 async function runStatus(o: TargetOptions & { json?: boolean }): Promise<void> {
   const { queueStatus } = await import('../../queue/status.js');
   const s = await queueStatus({ redis: o.redis, queue: o.queue });
@@ -76,8 +112,12 @@ async function runStatus(o: TargetOptions & { json?: boolean }): Promise<void> {
   const lines = [
     `queue '${s.queue}' at ${redactUrl(o.redis)}: ${s.workers} worker(s) connected`,
     `waiting ${s.waiting}, active ${s.active}, delayed ${s.delayed} (retrying), done ${s.done}, failed ${s.failed}`,
-    `${s.perSecond.toFixed(2)} pairs/s over the last minute, ETA ${eta}`,
+    `${s.perSecond.toFixed(2)} jobs/s (pairs or video chunks) over the last minute, ETA ${eta}`,
   ];
+  if (s.activeJobs.length > 0) {
+    lines.push(`running${s.active > s.activeJobs.length ? ` (${s.activeJobs.length} of ${s.active})` : ''}:`);
+    for (const a of s.activeJobs) lines.push(`  ${a.kind} ${a.stem} ${a.progress}%`);
+  }
   if (s.failedJobs.length > 0) {
     lines.push(`failed jobs${s.failed > s.failedJobs.length ? ` (newest ${s.failedJobs.length} of ${s.failed})` : ''}:`);
     for (const f of s.failedJobs) lines.push(`  ${f.stem} after ${f.attempts} attempt(s): ${f.error}`);
@@ -86,7 +126,7 @@ async function runStatus(o: TargetOptions & { json?: boolean }): Promise<void> {
 }
 
 export function register(program: Command): void {
-  const queue = program.command('queue').description('a Redis job queue of pairs to fuse on many machines (see `tesg worker`)');
+  const queue = program.command('queue').description('a Redis job queue of pairs or video chunks to fuse on many machines (see `tesg worker`)');
   redisOption(
     queue
       .command('add')
@@ -109,6 +149,18 @@ export function register(program: Command): void {
       .option('--attempts <n>', 'tries per pair before it goes to the failed set', String(DEFAULT_ATTEMPTS))
       .option('--backoff <ms>', 'delay before the first retry, doubled for each next one', String(DEFAULT_BACKOFF_MS)),
   ).action(async (o: AddCliOptions) => runAdd(o));
+  redisOption(
+    videoCliOptions(
+      queue
+        .command('add-video')
+        .description('plan a video fusion as `tesg fuse-video` and enqueue one job per chunk; the worker that completes the last chunk joins the output')
+        .argument('<ir>', 'infrared video, folder of frames or pattern (every worker must see it at this path)')
+        .argument('<vi>', 'visible video, folder or pattern; same frame size')
+        .option('-o, --out <path>', 'output: OUT.mp4 or OUT.mkv (H.264), or DIR/ for PNG frames, on a folder every worker sees (segments go to OUT.tesg-work/)'),
+    )
+      .option('--attempts <n>', 'tries per chunk before it goes to the failed set', String(DEFAULT_ATTEMPTS))
+      .option('--backoff <ms>', 'delay before the first retry, doubled for each next one', String(DEFAULT_BACKOFF_MS)),
+  ).action(async (ir: string, vi: string, o: AddVideoCliOptions) => runAddVideo(ir, vi, o));
   redisOption(queue.command('status').description('counts, rate over the last minute, ETA, and the failed jobs with their errors'))
     .option('--json', 'print the status as JSON')
     .action(async (o: TargetOptions & { json?: boolean }) => runStatus(o));

@@ -23,7 +23,8 @@ function report(e: WorkerEvent, counts: { done: number; failed: number }): void 
   if (e.type === 'done') {
     counts.done++;
     const changed = e.inputsChanged ? ' (inputs changed since queue add; fused the current files)' : '';
-    process.stdout.write(`fused ${e.stem} -> ${e.out} (${e.seconds.toFixed(2)} s)${changed}\n`);
+    const what = e.joined ? 'fused and joined' : 'fused';
+    process.stdout.write(`${what} ${e.stem} -> ${e.out} (${e.seconds.toFixed(2)} s)${changed}\n`);
   } else if (e.type === 'failed') {
     if (e.final) counts.failed++;
     const next = e.final ? 'in the failed set' : 'will retry';
@@ -39,7 +40,7 @@ export function register(program: Command): void {
   redisOption(
     program
       .command('worker')
-      .description('fuse the pairs of a `tesg queue add` queue; start one on each machine that sees the same folders')
+      .description('fuse the pairs and video chunks of a `tesg queue add | add-video` queue; start one on each machine that sees the same folders')
       .option('--concurrency <n>', 'jobs at once in this process', '1')
       .option('--threads <n>', 'threads per job (onnxruntime and libvips; default: all cores)')
       .option('--lock-duration <ms>', 'a job whose worker stops renewing its lock this long counts as stalled', '30000')
