@@ -89,9 +89,9 @@ export class TesgFusion implements FusionMethod {
    * are guided by the same SIG as `tesg fuse`.
    */
   async sigProviders(p: NonNullable<FuseOptions['params']> = {}, weights = typeof p.weights === 'string' ? p.weights : DEFAULT_WEIGHTS_FILE): Promise<SigProviders> {
-    const { defaultProviders } = await import('../semantics/sig.js');
+    const { defaultProviders, parseSigVersion } = await import('../semantics/sig.js');
     markPhase('sig-modules');
-    const version = p.sigVersion !== undefined ? parseVersion(String(p.sigVersion)) : await trainedSigVersion(weights);
+    const version = p.sigVersion !== undefined ? parseSigVersion(String(p.sigVersion)) : await trainedSigVersion(weights);
     let providers = this.sigs.get(version);
     if (!providers) this.sigs.set(version, (providers = defaultProviders({ version })));
     return providers;
@@ -138,11 +138,6 @@ async function warnIfOtherSig(dir: string, weights: string): Promise<void> {
   if (cacheVersion && cacheVersion !== modelVersion) {
     process.stderr.write(`tesg fuse: warning: the SIG cache ${dir} was made by SIG ${cacheVersion}, but ${weights} was trained with SIG ${modelVersion}; rebuild the cache with \`tesg sig --sig-version ${modelVersion}\`\n`);
   }
-}
-
-function parseVersion(v: string): BuiltinSigVersion {
-  if (v === 'v1' || v === 'v2') return v;
-  throw new UsageError(`--sig-version must be v1 or v2, got '${v}'`);
 }
 
 const trainedVersions = new Map<string, Promise<BuiltinSigVersion>>();

@@ -1,4 +1,4 @@
-import { MismatchError } from '../errors.js';
+import { MismatchError, UsageError } from '../errors.js';
 import type { Image8 } from '../image/types.js';
 import { DetectorSig } from './default-provider.js';
 import { ThermalSig, THERMAL_SIG_ID, type ThermalSigOptions } from './thermal-provider.js';
@@ -49,6 +49,12 @@ export function defaultProviders(options: DefaultProviderOptions = {}): SigProvi
   const { version = DEFAULT_SIG_VERSION, ...rest } = options;
   const det = version === 'v1' ? new DetectorSig(rest) : new ThermalSig(rest);
   return { captioner: det, masker: det, encoder: new LexiconEncoder() };
+}
+
+/** A --sig-version value, or a UsageError naming the choices. */
+export function parseSigVersion(v: string): BuiltinSigVersion {
+  if ((BUILTIN_SIG_VERSIONS as readonly string[]).includes(v)) return v as BuiltinSigVersion;
+  throw new UsageError(`--sig-version must be one of ${BUILTIN_SIG_VERSIONS.join(', ')}, got '${v}'`);
 }
 
 /** The built-in version whose masker has this name; undefined for other providers (ONNX, user). */

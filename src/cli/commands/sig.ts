@@ -6,7 +6,7 @@ import { createProgress } from '../../util/progress.js';
 import { hasSigEntry, openSigCache, writeSigEntry } from '../../semantics/cache.js';
 import { readCaptionsFile, type UserText } from '../../semantics/captions-file.js';
 import { toCocoClass } from '../../semantics/default-provider.js';
-import { BUILTIN_SIG_VERSIONS, canonicalKeyword, DEFAULT_SIG_VERSION, defaultProviders, runSig, type BuiltinSigVersion, type SigProviders } from '../../semantics/sig.js';
+import { canonicalKeyword, DEFAULT_SIG_VERSION, defaultProviders, parseSigVersion, runSig, type SigProviders } from '../../semantics/sig.js';
 import { loadOnnxProviders, type OnnxProviders } from '../../semantics/onnx-providers.js';
 
 /**
@@ -68,12 +68,6 @@ async function sig(o: SigCli): Promise<void> {
   } finally {
     await onnx?.release();
   }
-}
-
-/** --sig-version's value, or a UsageError naming the choices. */
-export function parseSigVersion(v: string): BuiltinSigVersion {
-  if ((BUILTIN_SIG_VERSIONS as readonly string[]).includes(v)) return v as BuiltinSigVersion;
-  throw new UsageError(`--sig-version must be one of ${BUILTIN_SIG_VERSIONS.join(', ')}, got '${v}'`);
 }
 
 /** The built-in default, with whatever the ONNX export folders provide taking its place. */
