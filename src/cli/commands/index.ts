@@ -11,6 +11,7 @@ import { register as bench } from './bench.js';
 import { register as figure } from './figure.js';
 import { register as queue } from './queue.js';
 import { register as worker } from './worker.js';
+import { register as plotLog } from './plot-log.js';
 
 /** Every subcommand module exports `register(program)`. Add new commands to this list. */
 export type Register = (program: Command) => void;
@@ -28,4 +29,5 @@ export const COMMANDS: Register[] = [
   figure,
   queue,
   worker,
+  plotLog,
 ];

@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { readTensorFileMetadata } from '../../model/safetensors.js';
+import { renderLossCurve } from '../../report/train-log-plot.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+
+/**
+ * `tesg plot-log RUN/train-log.csv -o loss.png`: the loss curve of a training run (running means of
+ * the weighted loss terms, and the lr schedule). The work is in src/report/train-log-plot.ts.
+ */
+interface PlotLogOptions {
+  out: string;
+  window: number;
+  lossWeights?: string;
+  title?: string;
+}
+
+const WEIGHT_NAMES = ['ssim', 'intensity', 'gradient', 'color'] as const;
+
+function parseWeights(s: string): Record<(typeof WEIGHT_NAMES)[number], number> {
+  const w = { ssim: 1, intensity: 4, gradient: 10, color: 12 };
+  for (const part of s.split(',')) {
+    const [k, v] = part.split('=');
+    const n = Number(v);
+    if (!(WEIGHT_NAMES as readonly string[]).includes(k) || !Number.isFinite(n)) throw new UsageError(`--loss-weights: expected name=value with names ${WEIGHT_NAMES.join(', ')}, got '${part}'`);
+    w[k as (typeof WEIGHT_NAMES)[number]] = n;
+  }
+  return w;
+}
+
+/** The loss weights recorded in the checkpoint beside the log (tesg_train.lossWeights), else train's defaults. */
+async function runWeights(log: string): Promise<Record<(typeof WEIGHT_NAMES)[number], number>> {
+  const ckpt = path.join(path.dirname(log), 'checkpoint.safetensors');
+  if (existsSync(ckpt)) {
+    const train = (await readTensorFileMetadata(ckpt)).tesg_train;
+    const w = train ? (JSON.parse(train) as { lossWeights?: Record<string, number> }).lossWeights : undefined;
+    if (w && WEIGHT_NAMES.every((k) => Number.isFinite(w[k]))) return w as Record<(typeof WEIGHT_NAMES)[number], number>;
+  }
+  return parseWeights('ssim=1,intensity=4,gradient=10,color=12');
+}
+
+async function runPlotLog(log: string, o: PlotLogOptions): Promise<void> {
+  const ext = path.extname(o.out).toLowerCase();
+  if (ext !== '.png' && ext !== '.svg') throw new UsageError(`-o ${o.out}: the figure must be .png or .svg`);
+  if (path.resolve(o.out) === path.resolve(log)) throw new UsageError(`-o ${o.out} is the log itself: choose another file`);
+  const weights = o.lossWeights ? parseWeights(o.lossWeights) : await runWeights(log);
+  const fig = await renderLossCurve(log, ext === '.png' ? 'png' : 'svg', { window: o.window, weights, title: o.title ?? `training loss: ${log}` });
+  await writeFileAtomic(o.out, fig);
+  process.stdout.write(`wrote ${o.out}\n`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('plot-log')
+    .description('plot a training run\'s train-log.csv: running means of the weighted loss terms, and the learning rate')
+    .argument('<log>', 'train-log.csv of a tesg train --out folder')
+    .requiredOption('-o, --out <file>', 'the figure: .png or .svg')
+    .option('--window <n>', 'running-mean window in steps', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--window must be a positive integer, got '${v}'`);
+      return n;
+    }, 100)
+    .option('--loss-weights <list>', 'the run\'s loss weights, to plot each term as it enters the total (default: those in checkpoint.safetensors beside the log, else tesg train\'s defaults)')
+    .option('--title <text>', 'figure title (default: the log\'s path)')
+    .action(runPlotLog);
+}
