@@ -22,6 +22,8 @@ interface BenchCliOptions {
   tile?: string;
   cold: string;
   coldOnly?: boolean;
+  e2eCompare?: string;
+  pair: string[];
 }
 
 const SAMPLES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'samples', 'msrs');
@@ -73,8 +75,27 @@ async function runColdCli(o: BenchCliOptions): Promise<{ text: string; result: u
   return { text: formatColdStart(result), result };
 }
 
+/** `--e2e-compare A,B [--pair IR,VI ...]`: whole-process tesg fuse per weights file (src/export/bench-e2e.ts). */
+async function runE2eCli(o: BenchCliOptions): Promise<void> {
+  const models = o.e2eCompare!.split(',').map((x) => x.trim()).filter(Boolean);
+  if (models.length === 0) throw new UsageError('--e2e-compare needs a comma-separated list of weights files, e.g. weights/tesg-v1/tesg.safetensors,weights/tesg.safetensors');
+  for (const m of models) if (!existsSync(m)) throw new UsageError(`--e2e-compare: ${m} does not exist (give weights files, each with its .onnx beside)`);
+  const pairs = o.pair.length > 0
+    ? o.pair.map((p): [string, string] => {
+      const [ir, vi, extra] = p.split(',');
+      if (!ir || !vi || extra !== undefined) throw new UsageError(`--pair expects IR,VI (two image files), got '${p}'`);
+      for (const f of [ir, vi]) if (!existsSync(f)) throw new UsageError(`--pair: ${f} does not exist`);
+      return [ir, vi];
+    })
+    : samplePairs().filter(([ir]) => ir.endsWith('01102N.png'));
+  const { runE2eCompare, formatE2eCompare } = await import('../../export/bench-e2e.js');
+  const result = await runE2eCompare({ models, pairs, runs: positiveInt('runs', o.runs), log: o.json ? undefined : (line) => process.stderr.write(`${line}\n`) });
+  process.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : formatE2eCompare(result));
+}
+
 export async function runBenchCli(o: BenchCliOptions): Promise<void> {
   if (o.compare !== undefined) return runCompareCli(o);
+  if (o.e2eCompare !== undefined) return runE2eCli(o);
   const m = /^(\d+)x(\d+)$/.exec(o.size);
   if (!m) throw new UsageError(`--size must be WIDTHxHEIGHT, e.g. 640x480, got '${o.size}'`);
   // First, while this process has loaded nothing heavy: whole-process runs are what a user waits for.
@@ -112,6 +133,8 @@ export function register(program: Command): void {
     .option('--cold <n>', 'whole-process runs of `tesg fuse` on the bundled 01102N pair: median time and where start-up goes, per phase (0 = skip)', '5')
     .option('--cold-only', 'only the cold-start runs')
     .option('--compare <list>', 'time several models side by side instead: presets (v1, u2-a, ...; random weights) and/or weights files, e.g. v1,u2-a,u2-b; network only, onnxruntime, --threads default 2')
+    .option('--e2e-compare <list>', 'end to end instead: whole-process `tesg fuse IR VI -o OUT --weights W` per weights file, interleaved, median wall/CPU and speed-up vs the first (e.g. weights/tesg-v1/tesg.safetensors,weights/tesg.safetensors)')
+    .option('--pair <ir,vi>', 'with --e2e-compare: an image pair to fuse (repeat; default the bundled 01102N pair)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--sizes <list>', 'with --compare: image sizes (default 640x480,1280x1024)')
     .option('--tile <mode>', 'with --compare: auto (tile large images as tesg fuse does, default) | 0 (whole image)')
     .action(async (opts: BenchCliOptions) => runBenchCli(opts));
