@@ -6,17 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { tf } from '../src/model/tfjs.js';
 import { TesgModel } from '../src/model/model.js';
 import type { ModelConfig } from '../src/model/config.js';
-import { sizeMultiple, viChannels } from '../src/model/config.js';
-import { buildOnnxModel } from '../src/export/export.js';
-import { OnnxFuser } from '../src/export/onnx-fuse.js';
-import { chwToHwc, hwcToChw } from '../src/export/layout.js';
-import { randomFloats } from './helpers/model-fixtures.js';
-import { maxAbsDiff, tmp } from './helpers/export-parity.js';
+import { sizeMultiple } from '../src/model/config.js';
+import { maxAbsDiff } from './helpers/export-parity.js';
+import { exportModel, onnxForward, randomCase, tfjsForward } from './helpers/export-network.js';
 
 await tf.setBackend('cpu');
 
@@ -30,46 +25,15 @@ const VARIANTS: Array<[string, Partial<ModelConfig>]> = [
   ['base_fusion max (global residual)', { ...U, base_fusion: 'max' }],
 ];
 
-interface Case {
-  w: number;
-  h: number;
-  ir: Float32Array;
-  vi: Float32Array;
-  mask: Float32Array;
-  text: Float32Array;
-}
-
-function randomCase(cfg: ModelConfig, w: number, h: number, seed: number): Case {
-  const u = (n: number, s: number) => Float32Array.from(randomFloats(n, s), (v) => (v + 1) / 2);
-  const mask = Float32Array.from({ length: w * h }, (_, i) => ((i % w) > w / 3 && (i % w) < (2 * w) / 3 && Math.floor(i / w) < h / 2 ? 1 : 0));
-  return { w, h, ir: u(w * h, seed), vi: u(w * h * viChannels(cfg), seed + 1), mask, text: randomFloats(cfg.text_tokens * cfg.text_dim, seed + 2, 0.5) };
-}
-
-async function exportModel(model: TesgModel, name: string): Promise<OnnxFuser> {
-  const file = path.join(tmp, `${name}.onnx`);
-  writeFileSync(file, buildOnnxModel(model.config, await model.params.toArrays()).bytes);
-  return OnnxFuser.load(file, { threads: 1 });
-}
-
 for (const [label, cfg] of VARIANTS) {
   test(`U network (${label}): ONNX = tfjs within 1e-4 at two sizes from one file`, async () => {
     const model = TesgModel.create(cfg, 11);
-    const c = model.config;
-    const outCh = c.output === 'rgb' ? 3 : 1;
     const fuser = await exportModel(model, label.replace(/\W+/g, '-'));
-    const m = sizeMultiple(c);
+    const m = sizeMultiple(model.config);
     for (const [w, h] of [[4 * m, 3 * m], [2 * m, 5 * m]]) {
-      const k = randomCase(c, w, h, w + h);
-      const ref = tf.tidy(() =>
-        model.forward({
-          ir: tf.tensor4d(k.ir, [1, h, w, 1]),
-          vi: tf.tensor4d(k.vi, [1, h, w, viChannels(c)]),
-          mask: tf.tensor4d(k.mask, [1, h, w, 1]),
-          text: tf.tensor3d(k.text, [1, c.text_tokens, c.text_dim]),
-        }).dataSync() as Float32Array,
-      );
-      const y = await fuser.runPlanar({ width: w, height: h, ir: k.ir, vi: hwcToChw(k.vi, h, w, viChannels(c)), mask: k.mask, text: k.text });
-      const got = chwToHwc(y, h, w, outCh);
+      const k = randomCase(model.config, w, h, w + h, true);
+      const ref = tfjsForward(model, k);
+      const got = await onnxForward(fuser, k);
       assert.equal(got.length, ref.length);
       const d = maxAbsDiff(got, ref);
       assert.ok(d < 1e-4, `${w}x${h}: max |onnx - tfjs| = ${d}`);
@@ -84,12 +48,8 @@ test('the epsilons variant above is a real check: norm_eps 0.3, attn_eps 2 chang
   const plain = TesgModel.create({ ...VARIANTS[3][1], norm_eps: undefined, attn_eps: undefined }, 11);
   const c = withEps.config;
   assert.deepEqual([c.norm_eps, c.attn_eps, plain.config.norm_eps, plain.config.attn_eps], [0.3, 2, 1e-5, 1e-8]);
-  const k = randomCase(c, 16, 12, 3);
-  const run = (m: TesgModel) => tf.tidy(() => m.forward({
-    ir: tf.tensor4d(k.ir, [1, 12, 16, 1]), vi: tf.tensor4d(k.vi, [1, 12, 16, 3]),
-    mask: tf.tensor4d(k.mask, [1, 12, 16, 1]), text: tf.tensor3d(k.text, [1, c.text_tokens, c.text_dim]),
-  }).dataSync() as Float32Array);
-  const d = maxAbsDiff(run(withEps), run(plain));
+  const k = randomCase(c, 16, 12, 3, true);
+  const d = maxAbsDiff(tfjsForward(withEps, k), tfjsForward(plain, k));
   assert.ok(d > 1e-2, `the epsilons moved the output by only ${d}`);
   withEps.dispose();
   plain.dispose();
@@ -99,7 +59,7 @@ test('odd size 37x29 (size multiple 4): predict pads and crops back; ONNX and tf
   const model = TesgModel.create(U, 5);
   const fuser = await exportModel(model, 'unet-odd');
   const [w, h] = [37, 29];
-  const k = randomCase(model.config, w, h, 3);
+  const k = randomCase(model.config, w, h, 3, true);
   const to8 = (a: Float32Array) => Uint8Array.from(a, (v) => Math.round(v * 255));
   const input = {
     ir: { width: w, height: h, channels: 1 as const, data: to8(k.ir) },

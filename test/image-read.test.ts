@@ -1,7 +1,8 @@
 /**
  * Reading images: every stored layout in ../shared/data/samples (palette BMP, 1-channel JPEG, gray
  * stored as RGB), BMP variants built here byte by byte, 16-bit PNG/TIFF made with sharp and checked
- * against hand-computed stretch values, and one-line errors for broken files made in a temp folder.
+ * against hand-computed stretch values, one-line errors for broken files made in a temp folder, and
+ * EXIF/TIFF orientation applied as OpenCV's imread applies it (against hand-rotated pixels).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,10 +10,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { InputError, MismatchError, UsageError } from '../src/errors.js';
 import { toGray } from '../src/image/color.js';
 import { assertSameSize, readImage, readImageSize } from '../src/image/read.js';
+import type { Image8 } from '../src/image/types.js';
+import { fuseFiles } from '../src/fusion/index.js';
+import { scoreStem } from '../src/eval/score.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLES = path.join(ROOT, '..', 'shared', 'data', 'samples');
@@ -215,4 +220,157 @@ test('toGray of a gray-palette BMP equals its palette indices', { skip: noShared
     const paletteIndex = raw[offset + x];
     assert.equal(g[449 * 620 + x], raw[14 + 40 + 4 * paletteIndex], `x=${x}`);
   }
+});
+
+/**
+ * OpenCV's ApplyExifOrientation (modules/imgcodecs/src/loadsave.cpp), by hand on an Image8: the stored
+ * pixels -> the upright image. 2 flip(1), 3 flip(-1), 4 flip(0), 5 transpose, 6 transpose + flip(1),
+ * 7 transpose + flip(-1), 8 transpose + flip(0); anything else unchanged.
+ */
+function orientByHand(img: Image8, orientation: number): Image8 {
+  const c = img.channels;
+  const map = (w: number, h: number, src: (x: number, y: number) => number, from: Image8): Image8 => {
+    const data = new Uint8Array(w * h * c);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) data[(y * w + x) * c + k] = from.data[src(x, y) * c + k];
+    return { width: w, height: h, channels: c, data };
+  };
+  const transpose = (a: Image8) => map(a.height, a.width, (x, y) => x * a.width + y, a);
+  const flipH = (a: Image8) => map(a.width, a.height, (x, y) => y * a.width + (a.width - 1 - x), a);
+  const flipV = (a: Image8) => map(a.width, a.height, (x, y) => (a.height - 1 - y) * a.width + x, a);
+  switch (orientation) {
+    case 2: return flipH(img);
+    case 3: return flipV(flipH(img));
+    case 4: return flipV(img);
+    case 5: return transpose(img);
+    case 6: return flipH(transpose(img));
+    case 7: return flipV(flipH(transpose(img)));
+    case 8: return flipV(transpose(img));
+    default: return img;
+  }
+}
+
+/** A w x h image whose every pixel (and channel) differs, so any misplaced pixel shows. */
+function distinctImage(w: number, h: number, channels: 1 | 3): Image8 {
+  return { width: w, height: h, channels, data: Uint8Array.from({ length: w * h * channels }, (_, i) => (i * 37 + 11) % 256) };
+}
+
+/** A little-endian TIFF IFD0 holding only Orientation (tag 274, SHORT): the EXIF payload of JPEG APP1 and PNG eXIf. */
+function exifOrientation(orientation: number): Buffer {
+  const b = Buffer.alloc(26);
+  b.write('II', 0, 'latin1');
+  b.writeUInt16LE(42, 2);
+  b.writeUInt32LE(8, 4);
+  b.writeUInt16LE(1, 8); // one entry
+  b.writeUInt16LE(274, 10);
+  b.writeUInt16LE(3, 12); // SHORT
+  b.writeUInt32LE(1, 14);
+  b.writeUInt16LE(orientation, 18);
+  return b; // next-IFD offset 0
+}
+
+/** An uncompressed TIFF (one strip, 8-bit gray or RGB) with tag 274 = orientation, written byte by byte. */
+function tiffWithOrientation(img: Image8, orientation: number): Buffer {
+  const c = img.channels;
+  const entries: Array<[number, number, number, number]> = [
+    // tag, type (3 SHORT, 4 LONG), count, value or offset
+    [256, 4, 1, img.width], [257, 4, 1, img.height], [258, 3, c, c === 1 ? 8 : 146], [259, 3, 1, 1], [262, 3, 1, c === 1 ? 1 : 2],
+    [273, 4, 1, 152], [274, 3, 1, orientation], [277, 3, 1, c], [278, 4, 1, img.height], [279, 4, 1, img.data.length], [284, 3, 1, 1],
+  ];
+  const b = Buffer.alloc(152 + img.data.length);
+  b.write('II', 0, 'latin1');
+  b.writeUInt16LE(42, 2);
+  b.writeUInt32LE(8, 4);
+  b.writeUInt16LE(entries.length, 8); // 11 entries: the IFD ends at 8 + 2 + 132 + 4 = 146
+  entries.forEach(([tag, type, count, value], i) => {
+    const o = 10 + 12 * i;
+    b.writeUInt16LE(tag, o);
+    b.writeUInt16LE(type, o + 2);
+    b.writeUInt32LE(count, o + 4);
+    if (type === 3 && count === 1) b.writeUInt16LE(value, o + 8);
+    else b.writeUInt32LE(value, o + 8);
+  });
+  for (let k = 0; k < 3; k++) b.writeUInt16LE(8, 146 + 2 * k); // BitsPerSample 8,8,8 for RGB
+  b.set(img.data, 152);
+  return b;
+}
+
+/**
+ * `img` encoded with an orientation tag put in by hand (sharp's withMetadata would also add an sRGB
+ * profile and widen gray to RGB): JPEG with an APP1 Exif segment after SOI, PNG with an eXIf chunk
+ * after IHDR, TIFF with tag 274.
+ */
+async function withOrientation(img: Image8, format: 'jpeg' | 'png' | 'tiff', orientation: number): Promise<Buffer> {
+  if (format === 'tiff') return tiffWithOrientation(img, orientation);
+  const s = sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: img.channels } }).toColourspace(img.channels === 1 ? 'b-w' : 'srgb');
+  const exif = exifOrientation(orientation);
+  if (format === 'jpeg') {
+    const jpeg = await s.jpeg({ quality: 95 }).toBuffer();
+    const app1 = Buffer.alloc(4);
+    app1.writeUInt16BE(0xffe1, 0);
+    app1.writeUInt16BE(2 + 6 + exif.length, 2);
+    return Buffer.concat([jpeg.subarray(0, 2), app1, Buffer.from('Exif\0\0', 'latin1'), exif, jpeg.subarray(2)]);
+  }
+  const png = await s.png().toBuffer();
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(exif.length, 0);
+  head.write('eXIf', 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(Buffer.concat([head.subarray(4), exif])), 0);
+  const afterIhdr = 8 + 8 + 13 + 4;
+  return Buffer.concat([png.subarray(0, afterIhdr), head, exif, crc, png.subarray(afterIhdr)]);
+}
+
+/** The stored pixels, orientation ignored: sharp's plain decode (sharp rotates only when asked). */
+async function storedPixels(bytes: Buffer, channels: 1 | 3): Promise<Image8> {
+  const { data, info } = await sharp(bytes).toColourspace(channels === 1 ? 'b-w' : 'srgb').raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, channels: info.channels as 1 | 3, data: new Uint8Array(data) };
+}
+
+test('orientation: a 3x2 gray PNG tagged 6 (rotate 90 clockwise) reads as the hand-written upright 2x3', async () => {
+  // stored rows [1 2 3] [4 5 6]; upright: the left column bottom-up becomes the first row
+  const file = tmpFile('o6.png', await withOrientation({ width: 3, height: 2, channels: 1, data: Uint8Array.of(10, 20, 30, 40, 50, 60) }, 'png', 6));
+  const img = await readImage(file);
+  assert.deepEqual([img.width, img.height, img.channels, [...img.data]], [2, 3, 1, [40, 10, 50, 20, 60, 30]]);
+  assert.deepEqual(await readImageSize(file), { width: 2, height: 3 });
+});
+
+test('orientation 1-8 in JPEG (EXIF), PNG (eXIf) and TIFF (tag 274), gray and RGB: pixels and size as OpenCV orients them', async () => {
+  for (const format of ['jpeg', 'png', 'tiff'] as const) {
+    for (const channels of [1, 3] as const) {
+      const src = distinctImage(7, 4, channels);
+      for (let o = 1; o <= 8; o++) {
+        const bytes = await withOrientation(src, format, o);
+        assert.equal((await sharp(bytes).metadata()).orientation, o, `${format} ${o}: the tag was written`);
+        const file = tmpFile(`o${o}-${channels}.${format}`, bytes);
+        const stored = await storedPixels(bytes, channels);
+        // Lossless formats store exactly the pixels written; the JPEG's stored pixels are its decode.
+        if (format !== 'jpeg') assert.deepEqual(stored.data, src.data);
+        const want = orientByHand(stored, o);
+        const got = await readImage(file);
+        const label = `${format}, ${channels} channel(s), orientation ${o}`;
+        assert.deepEqual([got.width, got.height, got.channels], [want.width, want.height, channels], label);
+        assert.deepEqual(Buffer.from(got.data), Buffer.from(want.data), label);
+        assert.deepEqual(await readImageSize(file), { width: want.width, height: want.height }, label);
+      }
+    }
+  }
+});
+
+test('orientation in fuse and eval: a rotated JPEG pairs with an upright image of the oriented size; the stored size is a mismatch naming the oriented one', async () => {
+  const upright = distinctImage(12, 8, 3);
+  // VI stored rotated 90 degrees counter-clockwise (6 -> upright needs 90 clockwise): 8x12 stored, tagged 6.
+  const storedVi = orientByHand(upright, 8);
+  assert.deepEqual([storedVi.width, storedVi.height], [8, 12]);
+  const vi = tmpFile('vi-rot.jpg', await withOrientation(storedVi, 'jpeg', 6));
+  const ir = tmpFile('ir-up.png', await sharp(Buffer.from(upright.data), { raw: { width: 12, height: 8, channels: 3 } }).greyscale().png().toBuffer());
+  const irStored = tmpFile('ir-stored.png', await sharp(Buffer.alloc(8 * 12), { raw: { width: 8, height: 12, channels: 1 } }).png().toBuffer());
+  const out = path.join(tmp, 'fused-rot.png');
+  const fused = await fuseFiles(ir, vi, out, { method: 'average' });
+  assert.deepEqual([fused.width, fused.height], [12, 8]);
+  await assert.rejects(fuseFiles(irStored, vi, path.join(tmp, 'x.png'), { method: 'average' }), (e: Error) =>
+    e instanceof MismatchError && e.message.includes(`${irStored} is 8x12 but ${vi} is 12x8`));
+  const scored = await scoreStem({ stem: 'rot', ir, vi, fused: [{ name: 'average', file: out }], sources: false, metrics: ['EN', 'SSIM'] });
+  assert.ok(scored.ok, JSON.stringify(scored));
+  const bad = await scoreStem({ stem: 'rot', ir: irStored, vi, fused: [], sources: true, metrics: ['EN'] });
+  assert.ok(!bad.ok && bad.failure.kind === 'mismatch' && bad.failure.message.includes(`${irStored} is 8x12 but ${vi} is 12x8`), JSON.stringify(bad));
 });

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { fuseFiles } from '../src/fusion/index.js';
 import { drainQueue, enqueueFolder, queueStatus } from '../src/queue/index.js';
+import { FUSE_MANIFEST, type FuseManifest } from '../src/report/provenance.js';
 import { makePairs, startWorkerProcess, tesg, waitFor, type WorkerProcess } from './helpers/queue-cli.js';
 import { freePort, redisMissing, startRedis, type RedisServer } from './helpers/redis-server.js';
 
@@ -85,10 +86,19 @@ describe('queue recovery', { skip }, () => {
       assert.ok(['B', 'C'].includes((await queue.getJob(killed.id!))!.processedBy!));
       assert.ok(new RegExp(`job ${killed.id!.replace(/\./g, '\\.')} stalled`).test(b.stderr + c.stderr), 'B or C put the stalled job back');
 
-      assert.deepEqual(readdirSync(out).sort(), stems.map((s) => `${s}.png`), 'no temp file left in the output folder');
+      assert.deepEqual(readdirSync(out).sort(), [...stems.map((s) => `${s}.png`), FUSE_MANIFEST].sort(), 'no temp file left in the output folder');
       const r = await reference;
       assert.equal(r.code, 0, r.stderr);
       for (const s of stems) assert.ok(readFileSync(path.join(out, `${s}.png`)).equals(readFileSync(path.join(ref, `${s}.png`))), `${s}: same bytes as tesg fuse (TeSG)`);
+      // The record says what tesg fuse's says (method, weights file, SHA-256 and backend, SIG); the killed
+      // attempt wrote nothing, so it counts 2 images.
+      const record = (d: string) => (JSON.parse(readFileSync(path.join(d, FUSE_MANIFEST), 'utf8')) as FuseManifest).runs;
+      const [queued] = record(out);
+      const [fused] = record(ref);
+      assert.equal(record(out).length, 1);
+      assert.deepEqual([queued.method, queued.weights, queued.sig, queued.fused, queued.queue?.name], [fused.method, fused.weights, fused.sig, 2, 'kill']);
+      assert.equal(queued.method, 'tesg');
+      assert.match(queued.weights?.sha256 ?? '', /^[0-9a-f]{16}$/);
       const st = await queueStatus({ redis: redis.url, queue: 'kill' });
       assert.deepEqual([st.done, st.failed, st.active, st.waiting], [2, 0, 0, 0]);
     } finally {
@@ -125,7 +135,9 @@ describe('queue recovery', { skip }, () => {
     const shown = await tesg(['queue', 'status', ...target]);
     assert.match(shown.stdout, /done 2, failed 1\n/);
     assert.ok(shown.stdout.includes(`failed jobs:\n  ${stems[1]} after 3 attempt(s): ${bad}: corrupt or truncated PNG`), shown.stdout);
-    assert.deepEqual(readdirSync(out).sort(), [`${stems[0]}.png`, `${stems[2]}.png`]);
+    assert.deepEqual(readdirSync(out).sort(), [`${stems[0]}.png`, `${stems[2]}.png`, FUSE_MANIFEST]);
+    const counted = () => (JSON.parse(readFileSync(path.join(out, FUSE_MANIFEST), 'utf8')) as FuseManifest).runs.map((r) => r.fused);
+    assert.deepEqual(counted(), [2], 'the failed job is not counted');
 
     writeFileSync(bad, good);
     const retried = await tesg(['queue', 'retry-failed', ...target]);
@@ -133,6 +145,7 @@ describe('queue recovery', { skip }, () => {
     const again = worker(['--queue', 'corrupt', '--until-empty']);
     assert.equal(await again.exited, 0, again.stderr);
     assert.deepEqual(again.fused(), [stems[1]]);
+    assert.deepEqual(counted(), [3], 'the retried job counts in the same queue add');
     assert.match(again.stdout, /inputs changed since queue add; fused the current files/);
     const expected = path.join(dir, 'expected.png');
     await fuseFiles(bad, path.join(vi, `${stems[1]}.png`), expected, { method: 'average' });

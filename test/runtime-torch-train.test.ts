@@ -12,29 +12,20 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { tf } from '../src/model/tfjs.js';
-import { initBackend } from '../src/runtime/backend.js';
 import type { ModelConfig } from '../src/model/config.js';
-import { viChannels } from '../src/model/config.js';
 import { TesgModel } from '../src/model/model.js';
-import { tesgNetwork } from '../src/model/network.js';
-import { TorchOps, TorchParamStore } from '../src/model/ops-torch.js';
-import { loadTorch, torchUnavailableReason } from '../src/runtime/torch.js';
-import type { TorchAddon } from '../src/runtime/torch.js';
 import { AdamW, DEFAULT_ADAMW } from '../src/training/adamw.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/training/checkpoint.js';
-import type { Batch } from '../src/training/data.js';
 import { BatchSampler } from '../src/training/data.js';
 import { DEFAULT_LOSS_WEIGHTS } from '../src/training/losses.js';
-import { DEFAULT_TRAIN_OPTIONS, localGradients, train, type TrainOptions } from '../src/training/trainer.js';
+import { DEFAULT_TRAIN_OPTIONS, train, type TrainOptions } from '../src/training/trainer.js';
 import { TorchTrainStep } from '../src/training/torch-step.js';
 import { torchGradients } from '../src/training/torch-gradients.js';
 import { WEIGHTS_FILE } from '../src/training/checkpoint.js';
-import { randomFloats, syntheticData, TINY } from './helpers/model-fixtures.js';
+import { syntheticData, TINY } from './helpers/model-fixtures.js';
+import { batchOf, forwardParity, gradientParity, maxAbs, relNorm, torchAndTfjsCpu } from './helpers/torch-parity.js';
 
-const skip = torchUnavailableReason() ?? false;
-await initBackend('cpu');
-const torch: TorchAddon | null = skip ? null : loadTorch();
+const { skip, torch } = await torchAndTfjsCpu();
 
 const VARIANTS: Record<string, Partial<ModelConfig>> = {
   default: TINY,
@@ -42,87 +33,35 @@ const VARIANTS: Record<string, Partial<ModelConfig>> = {
   'ablations a+b+c, Y input, 1 head': { ...TINY, heads: 1, use_mgca: false, use_tivr: false, use_gaf: false, vi_input: 'y' },
 };
 
-function maxAbs(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
-
-/** ||a - b|| / ||b||. */
-function relNorm(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(d) / Math.max(Math.sqrt(n), 1e-12);
-}
-
-async function batchOf(size: number, crop: number, seed: number): Promise<Batch> {
-  const data = syntheticData(3, 24, 20);
-  return new BatchSampler(data.pairs, data.load, { batch: size, crop, seed }).next();
-}
-
 for (const [label, cfg] of Object.entries(VARIANTS)) {
   test(`network forward (${label}): torch equals tfjs-cpu with the same weights (1e-4)`, { skip }, async () => {
-    const t = torch!;
-    const model = TesgModel.create(cfg, 3);
-    const c = model.config;
     const [b, h, w] = [2, 12, 10];
-    const vc = viChannels(c);
-    const data = {
-      ir: randomFloats(b * h * w, 1, 0.5).map((v) => v + 0.5),
-      vi: randomFloats(b * h * w * vc, 2, 0.5).map((v) => v + 0.5),
-      mask: randomFloats(b * h * w, 3).map((v) => (v > 0 ? 1 : 0)),
-      text: randomFloats(b * c.text_tokens * c.text_dim, 4),
-    };
-    const shapes = { ir: [b, h, w, 1], vi: [b, h, w, vc], mask: [b, h, w, 1], text: [b, c.text_tokens, c.text_dim] };
-    const ref = tf.tidy(() => {
-      const inp = { ir: tf.tensor(data.ir, shapes.ir), vi: tf.tensor(data.vi, shapes.vi), mask: tf.tensor(data.mask, shapes.mask), text: tf.tensor(data.text, shapes.text) };
-      return model.forward(inp).dataSync() as Float32Array;
-    });
-    const params = TorchParamStore.fromArrays(t, await model.params.toArrays());
-    const ops = new TorchOps(t, params);
-    const inp = { ir: t.fromFloat32(data.ir, shapes.ir), vi: t.fromFloat32(data.vi, shapes.vi), mask: t.fromFloat32(data.mask, shapes.mask), text: t.fromFloat32(data.text, shapes.text) };
-    const out = tesgNetwork(ops, c, inp);
-    assert.deepEqual(out.shape, [b, h, w, c.output === 'rgb' ? 3 : 1]);
-    const d = maxAbs(out.toFloat32(), ref);
+    const r = await forwardParity(torch!, cfg, [b, h, w], 0);
+    assert.deepEqual(r.shape, [b, h, w, r.config.output === 'rgb' ? 3 : 1]);
+    const d = maxAbs(r.torch, r.tfjs);
     assert.ok(d < 1e-4, `max |torch - tfjs| = ${d}`);
-    assert.deepEqual([...params.vars.keys()].sort(), [...model.params.vars.keys()].sort());
-    ops.release();
-    for (const x of Object.values(inp)) x.dispose();
-    params.dispose();
-    model.dispose();
+    assert.deepEqual(r.torchParams, r.tfjsParams);
   });
 }
 
 for (const label of ['default', 'image masks, rgb output, bias-free norm, biases'] as const) {
   test(`loss and every parameter gradient (${label}): torch (2 micro-batches) equals tfjs-cpu (relative 1e-3)`, { skip }, async () => {
-    const t = torch!;
     const model = TesgModel.create(VARIANTS[label], 5);
-    const batch = await batchOf(2, 16, 9);
-    const ref = await localGradients(model, batch, DEFAULT_LOSS_WEIGHTS);
-    const step = TorchTrainStep.create({ config: model.config, weights: await model.params.toArrays(), adam: DEFAULT_ADAMW }, t);
-    const { losses, gradNorm } = step.gradients(batch, DEFAULT_LOSS_WEIGHTS, 1);
+    const { tfjs, torch: tg } = await gradientParity(torch!, model, await batchOf(2, 16, 9));
+    model.dispose();
     for (const k of ['total', 'ssim', 'intensity', 'gradient', 'color'] as const) {
-      assert.ok(Math.abs(losses[k] - ref.losses[k]) <= 1e-5 * Math.max(1, Math.abs(ref.losses[k])), `${k}: torch ${losses[k]}, tfjs ${ref.losses[k]}`);
+      assert.ok(Math.abs(tg.losses[k] - tfjs.losses[k]) <= 1e-5 * Math.max(1, Math.abs(tfjs.losses[k])), `${k}: torch ${tg.losses[k]}, tfjs ${tfjs.losses[k]}`);
     }
     let normSq = 0;
-    for (const [name, g] of ref.grads) {
-      const want = g.dataSync() as Float32Array;
+    for (const [name, want] of tfjs.grads) {
       for (const x of want) normSq += x * x;
-      const tg = step.params.vars.get(name)!.grad();
-      assert.ok(tg, `${name}: no torch gradient`);
-      const d = relNorm(tg.toFloat32(), want);
-      tg.dispose();
+      const got = tg.grads.get(name);
+      assert.ok(got, `${name}: no torch gradient`);
+      const d = relNorm(got, want);
       assert.ok(d < 1e-3, `${name}: gradients differ by ${d} (relative)`);
     }
-    assert.ok(Math.abs(gradNorm - Math.sqrt(normSq)) < 1e-3 * Math.sqrt(normSq), `gradient norm ${gradNorm} vs ${Math.sqrt(normSq)}`);
-    assert.equal(ref.grads.size, step.params.vars.size);
-    tf.dispose([...ref.grads.values()]);
-    step.dispose();
-    model.dispose();
+    assert.ok(Math.abs(tg.gradNorm - Math.sqrt(normSq)) < 1e-3 * Math.sqrt(normSq), `gradient norm ${tg.gradNorm} vs ${Math.sqrt(normSq)}`);
+    assert.equal(tfjs.grads.size, tg.grads.size);
   });
 }
 

@@ -8,26 +8,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/model/tfjs.js';
-import { initBackend } from '../src/runtime/backend.js';
 import type { ModelConfig } from '../src/model/config.js';
-import { viChannels } from '../src/model/config.js';
 import { TesgModel } from '../src/model/model.js';
-import { tesgNetwork } from '../src/model/network.js';
 import { TfOps } from '../src/model/ops-tfjs.js';
 import { TorchOps, TorchParamStore } from '../src/model/ops-torch.js';
 import { ParamStore } from '../src/model/params.js';
-import { loadTorch, torchUnavailableReason } from '../src/runtime/torch.js';
-import type { TorchAddon } from '../src/runtime/torch.js';
-import { DEFAULT_ADAMW } from '../src/training/adamw.js';
-import { BatchSampler } from '../src/training/data.js';
-import { DEFAULT_LOSS_WEIGHTS } from '../src/training/losses.js';
-import { localGradients } from '../src/training/trainer.js';
-import { TorchTrainStep } from '../src/training/torch-step.js';
-import { randomFloats, syntheticData } from './helpers/model-fixtures.js';
+import { randomFloats } from './helpers/model-fixtures.js';
+import { batchOf, forwardParity, gradientParity, maxAbs, relNorm, torchAndTfjsCpu } from './helpers/torch-parity.js';
 
-const skip = torchUnavailableReason() ?? false;
-await initBackend('cpu');
-const torch: TorchAddon | null = skip ? null : loadTorch();
+const { skip, torch } = await torchAndTfjsCpu();
 
 const U: Partial<ModelConfig> = { dim: 4, heads: 1, level_dims: [8, 8], level_heads: [2, 2], enc_blocks: 2, dec_blocks: 2, enc_level_blocks: [0, 1, 1], dec_level_blocks: [1, 0, 1] };
 const VARIANTS: Record<string, Partial<ModelConfig>> = {
@@ -37,16 +26,6 @@ const VARIANTS: Record<string, Partial<ModelConfig>> = {
   'U, norm_eps 0.3, attn_eps 2': { ...U, norm_eps: 0.3, attn_eps: 2 },
   'U, base_fusion max (global residual on max(IR, Y_VI))': { ...U, base_fusion: 'max' },
 };
-
-function relNorm(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(d) / Math.max(Math.sqrt(n), 1e-12);
-}
 
 test('downConv, upsample2x, maxPool: torch equals tfjs-cpu and the hand values', { skip }, () => {
   const t = torch!;
@@ -77,65 +56,32 @@ test('downConv, upsample2x, maxPool: torch equals tfjs-cpu and the hand values',
 
 for (const [label, cfg] of Object.entries(VARIANTS)) {
   test(`U network forward (${label}): torch equals tfjs-cpu with the same weights (1e-4)`, { skip }, async () => {
-    const t = torch!;
-    const model = TesgModel.create(cfg, 3);
-    const c = model.config;
     const [b, h, w] = [2, 12, 16];
-    const vc = viChannels(c);
-    const data = {
-      ir: randomFloats(b * h * w, 1, 0.5).map((v) => v + 0.5),
-      vi: randomFloats(b * h * w * vc, 2, 0.5).map((v) => v + 0.5),
-      mask: randomFloats(b * h * w, 3).map((v) => (v > 0.6 ? 1 : 0)),
-      text: randomFloats(b * c.text_tokens * c.text_dim, 4),
-    };
-    const shapes = { ir: [b, h, w, 1], vi: [b, h, w, vc], mask: [b, h, w, 1], text: [b, c.text_tokens, c.text_dim] };
-    const ref = tf.tidy(() => {
-      const inp = { ir: tf.tensor(data.ir, shapes.ir), vi: tf.tensor(data.vi, shapes.vi), mask: tf.tensor(data.mask, shapes.mask), text: tf.tensor(data.text, shapes.text) };
-      return model.forward(inp).dataSync() as Float32Array;
-    });
-    const params = TorchParamStore.fromArrays(t, await model.params.toArrays());
-    const ops = new TorchOps(t, params);
-    const inp = { ir: t.fromFloat32(data.ir, shapes.ir), vi: t.fromFloat32(data.vi, shapes.vi), mask: t.fromFloat32(data.mask, shapes.mask), text: t.fromFloat32(data.text, shapes.text) };
-    const out = tesgNetwork(ops, c, inp);
-    assert.deepEqual(out.shape, [b, h, w, 1]);
-    const got = out.toFloat32();
-    let d = 0;
-    for (let i = 0; i < got.length; i++) d = Math.max(d, Math.abs(got[i] - ref[i]));
+    const r = await forwardParity(torch!, cfg, [b, h, w], 0.6);
+    assert.deepEqual(r.shape, [b, h, w, 1]);
+    const d = maxAbs(r.torch, r.tfjs);
     assert.ok(d < 1e-4, `max |torch - tfjs| = ${d}`);
-    assert.deepEqual([...params.vars.keys()].sort(), [...model.params.vars.keys()].sort());
-    ops.release();
-    for (const x of Object.values(inp)) x.dispose();
-    params.dispose();
-    model.dispose();
+    assert.deepEqual(r.torchParams, r.tfjsParams);
   });
 
   test(`U loss and every parameter gradient (${label}): torch (2 micro-batches) equals tfjs-cpu (relative 1e-3)`, { skip }, async () => {
-    const t = torch!;
     const model = TesgModel.create(cfg, 5);
-    const data = syntheticData(3, 24, 20);
-    const batch = await new BatchSampler(data.pairs, data.load, { batch: 2, crop: 16, seed: 9 }).next();
-    const ref = await localGradients(model, batch, DEFAULT_LOSS_WEIGHTS);
-    const step = TorchTrainStep.create({ config: model.config, weights: await model.params.toArrays(), adam: DEFAULT_ADAMW }, t);
-    const { losses } = step.gradients(batch, DEFAULT_LOSS_WEIGHTS, 1);
-    assert.ok(Math.abs(losses.total - ref.losses.total) <= 1e-5 * Math.max(1, Math.abs(ref.losses.total)), `loss: torch ${losses.total}, tfjs ${ref.losses.total}`);
-    assert.equal(ref.grads.size, step.params.vars.size);
-    const names = [...ref.grads.keys()];
+    const { tfjs, torch: tg } = await gradientParity(torch!, model, await batchOf(2, 16, 9));
+    model.dispose();
+    assert.ok(Math.abs(tg.losses.total - tfjs.losses.total) <= 1e-5 * Math.max(1, Math.abs(tfjs.losses.total)), `loss: torch ${tg.losses.total}, tfjs ${tfjs.losses.total}`);
+    assert.equal(tfjs.grads.size, tg.grads.size);
+    const names = [...tfjs.grads.keys()];
     // the new parameters are among those checked
     for (const p of ['enc_vi.down1.weight', 'enc_ir.down2.weight', 'dec.up0.weight', 'dec.up1.weight']) assert.ok(names.includes(p), p);
-    for (const [name, g] of ref.grads) {
+    for (const [name, want] of tfjs.grads) {
       // Known tfjs defect: its gradient of the base fusion's luma weights disagrees with libtorch AND with
       // central differences of the (equal) loss (torch 2.58/2.79/2.66, differences 2.56/2.84/3.15, tfjs
       // 0.35/-2.95/-2.55 on this batch), so base_fusion models train on libtorch only (tesg train refuses tfjs).
       if (name === 'base.vi_y.weight') continue;
-      const want = g.dataSync() as Float32Array;
-      const tg = step.params.vars.get(name)!.grad();
-      assert.ok(tg, `${name}: no torch gradient`);
-      const d = relNorm(tg.toFloat32(), want);
-      tg.dispose();
+      const got = tg.grads.get(name);
+      assert.ok(got, `${name}: no torch gradient`);
+      const d = relNorm(got, want);
       assert.ok(d < 1e-3, `${name}: gradients differ by ${d} (relative)`);
     }
-    tf.dispose([...ref.grads.values()]);
-    step.dispose();
-    model.dispose();
   });
 }

@@ -8,6 +8,11 @@
  * Two builds: the site as shipped (the exported network when weights/tesg.onnx exists, else the
  * labelled Laplacian fallback), and a build with a small random-weight export (always: it also checks that the mask reaches the network)
  * so the onnxruntime-web path is checked against `tesg fuse --method tesg --backend onnx` either way.
+ * The page runs the built-in SIG its network was trained with, as `tesg fuse` does: the shipped
+ * site's is whatever the shipped weights record (none: v1), the random-weight export records SIG v2
+ * (and is run on the night sample, where v2's IR warm objects matter), so both versions are checked.
+ * TESG_WEB_MODEL=path/model.onnx runs the shipped-site tests on that export instead (built into a temp
+ * folder, web/dist untouched): a candidate model checked before it replaces weights/tesg.onnx.
  * Skips only when chromium is not installed (.ci/run installs it).
  */
 import { strict as assert } from 'node:assert';
@@ -23,7 +28,10 @@ import sharp from 'sharp';
 import { startServer, type RunningServer } from '../src/cli/commands/serve.js';
 import { readImage } from '../src/image/read.js';
 import type { Image8 } from '../src/image/types.js';
-import { defaultProviders, runSig } from '../src/semantics/sig.js';
+import { readOnnxMetadata } from '../src/export/onnx-writer.js';
+import { trainedSigVersion } from '../src/fusion/tesg-method.js';
+import { readTensorFileMetadata } from '../src/model/safetensors.js';
+import { DEFAULT_SIG_VERSION, defaultProviders, runSig, type BuiltinSigVersion } from '../src/semantics/sig.js';
 import { SHIPPED_ONNX_MODEL } from '../web/src/shipped-model.js';
 
 const run = promisify(execFile);
@@ -34,8 +42,15 @@ const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const STEM = '00537D';
 const IR = path.join(ROOT, 'samples/msrs/ir', `${STEM}.png`);
 const VI = path.join(ROOT, 'samples/msrs/vi', `${STEM}.png`);
-const SHIPPED = path.join(ROOT, SHIPPED_ONNX_MODEL);
+/** The night sample: SIG v2 adds IR warm objects at night, so v1 and v2 differ most here. */
+const NIGHT = '01102N';
+/** A candidate export to test as the shipped one (TESG_WEB_MODEL, as `npm run build:web` takes it). */
+const CANDIDATE = process.env.TESG_WEB_MODEL ? path.resolve(ROOT, process.env.TESG_WEB_MODEL) : undefined;
+const SHIPPED = CANDIDATE ?? path.join(ROOT, SHIPPED_ONNX_MODEL);
+const SHIPPED_WEIGHTS = SHIPPED.replace(/\.onnx$/, '.safetensors');
 const TMP = mkdtempSync(path.join(os.tmpdir(), 'tesg-web-'));
+/** Where the shipped site is built: web/dist, or a temp folder for a candidate. */
+const SHIPPED_SITE = CANDIDATE ? path.join(TMP, 'site-candidate') : path.join(ROOT, 'web', 'dist');
 
 /** What may differ between the page and the CLI: onnxruntime-web (wasm) and -node round floats differently. */
 const NETWORK_MAX_ABS = 2;
@@ -67,14 +82,14 @@ async function buildSite(out: string, model?: string): Promise<void> {
   await run(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, env });
 }
 
-async function openSample(browser: BrowserContext, url: string): Promise<Page> {
+async function openSample(browser: BrowserContext, url: string, stem = STEM): Promise<Page> {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url);
   await page.waitForFunction(() => document.body.dataset.state === 'done' || document.body.dataset.state === 'error', null, { timeout: 60_000 });
   assert.equal(await page.getAttribute('body', 'data-state'), 'done', `page failed to start: ${await page.textContent('#error')} ${errors.join('; ')}`);
-  await page.click(`button[data-sample="${STEM}"]`);
+  await page.click(`button[data-sample="${stem}"]`);
   await waitDone(page);
   return page;
 }
@@ -93,9 +108,9 @@ async function waitDone(page: Page): Promise<void> {
   assert.equal(await page.getAttribute('body', 'data-state'), 'done', `page error: ${await page.textContent('#error')}`);
 }
 
-async function download(page: Page, file: string): Promise<Image8> {
+async function download(page: Page, file: string, stem = STEM): Promise<Image8> {
   const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
-  assert.equal(dl.suggestedFilename(), `${STEM}-tesg.png`);
+  assert.equal(dl.suggestedFilename(), `${stem}-tesg.png`);
   await dl.saveAs(file);
   return readImage(file);
 }
@@ -138,12 +153,22 @@ async function shownSig(page: Page): Promise<{ caption: string; keywords: string
 
 /** The CLI's fusion of a pair with the method the shipped site uses. */
 async function cliFuse(ir: string, vi: string, out: string): Promise<string> {
-  if (existsSync(SHIPPED)) await tesg('fuse', ir, vi, '-o', out, '--method', 'tesg', '--backend', 'onnx', '--weights', SHIPPED.replace(/\.onnx$/, '.safetensors'));
+  if (existsSync(SHIPPED)) await tesg('fuse', ir, vi, '-o', out, '--method', 'tesg', '--backend', 'onnx', '--weights', SHIPPED_WEIGHTS);
   else await tesg('fuse', ir, vi, '-o', out, '--method', 'laplacian');
   return out;
 }
 
 const count = (m: { data: Uint8Array }) => m.data.reduce((s, v) => s + v, 0);
+
+/** The SIG version the page says it runs (its status badge). */
+async function shownSigVersion(page: Page): Promise<string | null> {
+  return page.getAttribute('#method', 'data-sig');
+}
+
+/** The SIG version `tesg fuse` runs for the network a site was built with (none: the default's, see engine.worker.ts). */
+async function cliSigVersion(onnx: string): Promise<BuiltinSigVersion> {
+  return existsSync(onnx) ? trainedSigVersion(onnx.replace(/\.onnx$/, '.safetensors')) : DEFAULT_SIG_VERSION;
+}
 
 describe('browser app (headless chromium)', { skip, timeout: 600_000 }, () => {
   let browser: BrowserContext;
@@ -170,16 +195,20 @@ describe('browser app (headless chromium)', { skip, timeout: 600_000 }, () => {
   });
 
   test('the shipped site: SIG, fused pixels and metrics as the CLI gives them', async (t) => {
-    const site = path.join(ROOT, 'web', 'dist');
-    await buildSite(site);
+    const site = SHIPPED_SITE;
+    await buildSite(site, CANDIDATE);
     const server = await startServer({ dir: site, port: 0 });
     servers.push(server);
     const page = await openSample(browser, server.url);
     const method = (await page.textContent('#fused-method')) ?? '';
 
-    // SIG: the page's caption, V* and masks are the CLI's.
-    // The page runs the shipped tesg-v1 with the SIG it was trained with (v1; web/src/engine.worker.ts).
-    const ref = await runSig({ ir, vi, providers: defaultProviders({ version: 'v1' }) });
+    // SIG: the page's caption, V* and masks are the CLI's, from the SIG version `tesg fuse` runs for
+    // the shipped weights (the one they were trained with: v1 for tesg-v1, v2 for tesg-v2).
+    const version = await cliSigVersion(SHIPPED);
+    assert.equal(await shownSigVersion(page), version, `the page runs SIG ${await shownSigVersion(page)}, tesg fuse SIG ${version}`);
+    assert.match((await page.textContent('#method')) ?? '', new RegExp(`SIG ${version} \\(`));
+    t.diagnostic(`shipped model's SIG: ${version}`);
+    const ref = await runSig({ ir, vi, providers: defaultProviders({ version }) });
     const shown = await shownSig(page);
     assert.equal(shown.caption, ref.caption);
     assert.deepEqual(shown.keywords, ref.keywords);
@@ -216,7 +245,7 @@ describe('browser app (headless chromium)', { skip, timeout: 600_000 }, () => {
     const edited = await shownSig(page);
     assert.deepEqual(edited.keywords, keep);
     if (keep.length > 0) {
-      const refEdited = await runSig({ ir, vi, caption: ref.caption, keywords: keep, providers: defaultProviders({ version: 'v1' }) });
+      const refEdited = await runSig({ ir, vi, caption: ref.caption, keywords: keep, providers: defaultProviders({ version }) });
       assert.equal(await page.textContent('#caption-without'), refEdited.captionWithout);
       assert.deepEqual(edited.pixels, [count(refEdited.maskVis), count(refEdited.maskIr), count(refEdited.mask)]);
     } else {
@@ -227,8 +256,8 @@ describe('browser app (headless chromium)', { skip, timeout: 600_000 }, () => {
   });
 
   test('own files: errors shown in the page, a JPEG pair fused as the CLI fuses it', async (t) => {
-    const site = path.join(ROOT, 'web', 'dist');
-    await buildSite(site);
+    const site = SHIPPED_SITE;
+    await buildSite(site, CANDIDATE);
     const server = servers[0] ?? (await startServer({ dir: site, port: 0 }));
     if (!servers.includes(server)) servers.push(server);
     const page = await browser.newPage();
@@ -272,37 +301,65 @@ describe('browser app (headless chromium)', { skip, timeout: 600_000 }, () => {
     await page.close();
   });
 
-  test('the network path on a small random-weight export: onnxruntime-web equals tesg fuse --backend onnx, and the mask reaches the network', async (t) => {
+  test('the network path on a small random-weight export trained with SIG v2: the page runs SIG v2, onnxruntime-web equals tesg fuse --backend onnx, and the mask reaches the network', async (t) => {
     // A small random-weight network: the plumbing (inputs, layout, colour, rounding) is what is tested.
+    // Its weights record SIG v2 as `tesg train` records its SIG cache (the header of a `tesg sig
+    // --sig-version v2` cache), so `tesg fuse --weights` runs v2 for it, and so must the page.
     const { TesgModel } = await import('../src/model/model.js');
-    const { exportWeightsFile } = await import('../src/export/export.js');
+    const { exportWeightsFile, ONNX_SIG_KEY } = await import('../src/export/export.js');
+    const { writeTensorFile } = await import('../src/model/safetensors.js');
+    const { SIG_KEY } = await import('../src/training/checkpoint.js');
+    const { THERMAL_SIG_ID } = await import('../src/semantics/thermal-provider.js');
+    // The backend the SIG's detector sets up (a no-op after the tests above ran the SIG here): the
+    // SIG modules register wasm, so tfjs needs it ready before the model makes tensors.
+    await (await import('../src/semantics/tf-backend.js')).ensureTfBackend();
     const weights = path.join(TMP, 'net', 'tesg.safetensors');
     const model = TesgModel.create({ dim: 8, heads: 2, enc_blocks: 1, dec_blocks: 1 }, 7);
-    await model.save(weights);
+    const c = model.config;
+    const record = JSON.stringify({ header: { version: 1, textEncoderId: c.text_encoder, tokens: c.text_tokens, dim: c.text_dim, captioner: THERMAL_SIG_ID, masker: THERMAL_SIG_ID } });
+    await writeTensorFile(weights, await model.toTensorFile({ metadata: { [SIG_KEY]: record } }));
     model.dispose();
+    assert.equal(await trainedSigVersion(weights), 'v2');
     const onnx = weights.replace(/\.safetensors$/, '.onnx');
-    await exportWeightsFile(weights, onnx);
+    const exported = await exportWeightsFile(weights, onnx);
+    // The export carries the weights' SIG record: the ONNX file alone says which SIG to run.
+    assert.equal(exported.sig, record);
+    assert.equal(readOnnxMetadata(readFileSync(onnx))[ONNX_SIG_KEY], (await readTensorFileMetadata(weights))[SIG_KEY]);
 
     const site = path.join(TMP, 'site-net');
     await buildSite(site, onnx);
     const server = await startServer({ dir: site, port: 0 });
     servers.push(server);
-    const page = await openSample(browser, server.url);
+    const page = await openSample(browser, server.url, NIGHT);
     assert.match((await page.textContent('#fused-method')) ?? '', /TeSG network \(tesg\.onnx/);
-    const fused = await download(page, path.join(TMP, 'net.png'));
+    assert.equal(await shownSigVersion(page), 'v2');
+    assert.match((await page.textContent('#method')) ?? '', /SIG v2 \(COCO detector \+ IR warm objects\)/);
+
+    // SIG v2 in the page is the CLI's, to the pixel, warm objects included (v1 finds far less in this IR image).
+    const [irN, viN] = [path.join(ROOT, 'samples/msrs/ir', `${NIGHT}.png`), path.join(ROOT, 'samples/msrs/vi', `${NIGHT}.png`)];
+    const [irImg, viImg] = await Promise.all([readImage(irN), readImage(viN)]);
+    const [ref, refV1] = await Promise.all(['v2', 'v1'].map((version) => runSig({ ir: irImg, vi: viImg, providers: defaultProviders({ version: version as BuiltinSigVersion }) })));
+    const shown = await shownSig(page);
+    assert.equal(shown.caption, ref.caption);
+    assert.deepEqual(shown.keywords, ref.keywords);
+    assert.deepEqual(shown.pixels, [count(ref.maskVis), count(ref.maskIr), count(ref.mask)], 'SIG v2 mask pixel counts M_vis, M_ir, M');
+    assert.ok(count(ref.maskIr) > count(refV1.maskIr), `v2 adds warm objects to M_ir here (v2 ${count(ref.maskIr)} px, v1 ${count(refV1.maskIr)} px)`);
+    t.diagnostic(`SIG v2 on ${NIGHT}: "${ref.caption}", M_ir ${count(ref.maskIr)} px (v1: "${refV1.caption}", ${count(refV1.maskIr)} px)`);
+
+    const fused = await download(page, path.join(TMP, 'net.png'), NIGHT);
     const cliOut = path.join(TMP, 'cli-net.png');
-    await tesg('fuse', IR, VI, '-o', cliOut, '--method', 'tesg', '--backend', 'onnx', '--weights', weights);
+    await tesg('fuse', irN, viN, '-o', cliOut, '--method', 'tesg', '--backend', 'onnx', '--weights', weights);
     const d = diff(fused, await readImage(cliOut));
     t.diagnostic(`page vs CLI (random-weight network): max abs ${d.max}, mean abs ${d.mean.toExponential(2)}`);
     assert.ok(d.max <= NETWORK_MAX_ABS && d.mean <= NETWORK_MEAN_ABS, `page vs CLI network: max ${d.max}, mean ${d.mean}`);
     // The caption and mask reach the network: a caption without key objects (so V* and M are empty)
     // changes the fused image.
     const before = fused;
-    await page.fill('#caption', 'a day road scene');
+    await page.fill('#caption', 'a night road scene');
     await page.click('#caption-form button[type=submit]');
     await waitDone(page);
     assert.deepEqual((await shownSig(page)).pixels, [0, 0, 0]);
-    const noMask = await download(page, path.join(TMP, 'net-nomask.png'));
+    const noMask = await download(page, path.join(TMP, 'net-nomask.png'), NIGHT);
     assert.ok(diff(before, noMask).max > 0, 'fusion depends on the mask');
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-app-network.png'), fullPage: true });
     await page.close();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 import { readOnnxMetadata } from '../src/export/onnx-writer.js';
+import { decodeSafetensors } from '../src/model/safetensors.js';
 import { SHIPPED_ONNX_MODEL } from './src/shipped-model.js';
 
 /**
@@ -44,7 +45,24 @@ function siteAssets(): Array<[string, string]> {
   return out;
 }
 
-/** What the page needs to know before it loads anything: the samples, and the network's config or why there is none. */
+/**
+ * The SIG record of the network to ship (metadata `tesg_sig`: the training SIG cache's header, JSON),
+ * or null when it has none (tesg-v1, trained before the record existed). Read from the ONNX file
+ * (`tesg export` copies it there from the weights); an ONNX exported before that takes the record
+ * of the weights beside it (same path, .safetensors), which is what `tesg fuse` reads. The two
+ * disagreeing is an error: the page and the CLI would run different SIGs.
+ */
+function sigRecord(onnxMeta: Record<string, string>): string | null {
+  const fromOnnx = onnxMeta.tesg_sig ?? null;
+  const weights = MODEL_FILE.replace(/\.onnx$/i, '') + '.safetensors';
+  const fromWeights = existsSync(weights) ? (decodeSafetensors(readFileSync(weights), weights).metadata.tesg_sig ?? null) : null;
+  if (fromOnnx !== null && fromWeights !== null && fromOnnx !== fromWeights) {
+    throw new Error(`${MODEL_FILE} and ${weights} record different SIGs (tesg_sig); re-export the model with tesg export --weights ${weights}`);
+  }
+  return fromOnnx ?? fromWeights;
+}
+
+/** What the page needs to know before it loads anything: the samples, and the network's config and SIG record or why there is none. */
 function manifest(): string {
   const samples = readdirSync(path.join(ROOT, 'samples', 'msrs', 'ir'))
     .sort()
@@ -53,7 +71,8 @@ function manifest(): string {
   if (existsSync(MODEL_FILE)) {
     const meta = readOnnxMetadata(readFileSync(MODEL_FILE));
     if (!meta.tesg_config) throw new Error(`${MODEL_FILE}: no tesg_config metadata; export the model with tesg export`);
-    network = { url: 'models/tesg.onnx', config: JSON.parse(meta.tesg_config), source: path.basename(MODEL_SOURCE) };
+    const sig = sigRecord(meta);
+    network = { url: 'models/tesg.onnx', config: JSON.parse(meta.tesg_config), sig: sig === null ? null : JSON.parse(sig), source: path.basename(MODEL_SOURCE) };
   } else if (process.env.TESG_WEB_MODEL) {
     throw new Error(`TESG_WEB_MODEL=${process.env.TESG_WEB_MODEL}: no such file`);
   }
@@ -87,6 +106,9 @@ export default defineConfig({
     conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions],
     alias: [
       ...NODE_ONLY.map((find) => ({ find: new RegExp(`^${find.replace('/', '\\/')}$`), replacement: path.join(WEB, 'src', 'node-stub.ts') })),
+      // src/ loads tfjs through src/runtime/tfjs-node.cts (CommonJS, require(): a faster Node start);
+      // the page gets the same exports through ESM imports.
+      { find: /^(\.\.?\/)+(runtime\/)?tfjs-node\.cjs$/, replacement: path.join(ROOT, 'src', 'runtime', 'tfjs-browser.ts') },
       // src/ imports its siblings as './x.js' (NodeNext); Vite resolves those to the .ts files itself.
     ],
   },

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { sharp } from '../image/sharp.js';
 import { InputError, MismatchError } from '../errors.js';
 import { readImage } from '../image/read.js';
 import type { Image8 } from '../image/types.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../runtime/tfjs-node.cjs';
 import { createProgress } from '../util/progress.js';
 import { ConfusionMatrix, segmentationScores, type SegmentationScores } from './iou.js';
 import type { SegSet } from './segdata.js';

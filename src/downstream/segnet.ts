@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../runtime/tfjs-node.cjs';
 import type { NamedArray } from '../model/params.js';
 import { Rng } from './rng.js';
 

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../runtime/tfjs-node.cjs';
 import { InputError } from '../errors.js';
 import { ensureGradients } from '../model/tfjs.js';
 import { initBackend } from '../runtime/backend.js';

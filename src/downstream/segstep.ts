@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../runtime/tfjs-node.cjs';
 import type { NamedArray } from '../model/params.js';
 import { AdamW } from '../training/adamw.js';
 import { crossEntropy, segForward, segParamsFromArrays, type SegNetConfig, type SegParams } from './segnet.js';

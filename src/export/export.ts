@@ -8,6 +8,7 @@ import type { OnnxOpsOptions } from '../model/ops-onnx.js';
 import { OnnxOps } from '../model/ops-onnx.js';
 import type { NamedArray } from '../model/params.js';
 import { readTensorFile } from '../model/safetensors.js';
+import { SIG_KEY } from '../training/checkpoint.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { ONNX_OPSET, readOnnxMetadata } from './onnx-writer.js';
 
@@ -29,6 +30,14 @@ export const ONNX_INPUTS = ['ir', 'vi', 'mask', 'text'] as const;
 export const ONNX_OUTPUT = 'fused';
 /** metadata_props key holding the model config (the same JSON as in the weights file). */
 export const ONNX_CONFIG_KEY = CONFIG_KEY;
+/**
+ * metadata_props key holding the SIG the network was trained with: the weights file's `tesg_sig`
+ * record (the training SIG cache's sig.json header, JSON), copied verbatim, so the exported file
+ * alone tells which built-in SIG to run with it (the browser app reads it; `tesg fuse` reads the
+ * same record from the weights, trainedSigVersion in src/fusion/tesg-method.ts). Absent when the
+ * weights have none (tesg-v1, trained before the record existed: SIG v1).
+ */
+export const ONNX_SIG_KEY = SIG_KEY;
 
 export interface ExportReport {
   bytes: Uint8Array;
@@ -36,8 +45,12 @@ export interface ExportReport {
   opset: number;
 }
 
-/** The ONNX model bytes for `cfg` with these weights (tfjs-layout arrays by parameter name). */
-export function buildOnnxModel(cfg: ModelConfig, weights: ReadonlyMap<string, NamedArray>, options: OnnxOpsOptions = {}): ExportReport {
+/**
+ * The ONNX model bytes for `cfg` with these weights (tfjs-layout arrays by parameter name).
+ * metadata_props: `tesg_config` (cfg as JSON) and the string pairs of `metadata` (e.g. ONNX_SIG_KEY);
+ * `metadata` cannot override the config key.
+ */
+export function buildOnnxModel(cfg: ModelConfig, weights: ReadonlyMap<string, NamedArray>, options: OnnxOpsOptions = {}, metadata: Readonly<Record<string, string>> = {}): ExportReport {
   const ops = new OnnxOps(weights, options);
   const fused = tesgNetwork(ops, cfg, {
     ir: ops.input('ir', ['batch', 1, 'height', 'width']),
@@ -49,25 +62,33 @@ export function buildOnnxModel(cfg: ModelConfig, weights: ReadonlyMap<string, Na
   const unused = [...weights.keys()].filter((n) => !n.startsWith(TRAIN_STATE_PREFIX) && !ops.used.has(n));
   if (unused.length > 0) throw new Error(`weights the network does not use: ${unused.slice(0, 5).join(', ')}`);
   const bytes = ops.graph.toBytes(`TeSG fusion network, output ${outChannels(cfg) === 3 ? 'RGB' : 'Y'}`, {
+    ...metadata,
     [ONNX_CONFIG_KEY]: JSON.stringify(cfg),
   });
   return { bytes, nodes: ops.graph.nodeCount, opset: ONNX_OPSET };
 }
 
-/** Export a weights file (or checkpoint: training state is skipped) to `out`, written atomically. */
-export async function exportWeightsFile(weightsFile: string, out: string, options: OnnxOpsOptions = {}): Promise<ExportReport & { config: ModelConfig }> {
+/**
+ * Export a weights file (or checkpoint: training state is skipped) to `out`, written atomically.
+ * The weights' config and, when they have one, their SIG record (`tesg_sig`) go to the ONNX file's
+ * metadata_props under the same keys, so the two files describe the same model. Returns the report,
+ * the config and `sig`, the SIG record copied (undefined when the weights have none).
+ * Errors: InputError for a file without a tesg config or whose weights do not fit it.
+ */
+export async function exportWeightsFile(weightsFile: string, out: string, options: OnnxOpsOptions = {}): Promise<ExportReport & { config: ModelConfig; sig?: string }> {
   const file = await readTensorFile(weightsFile);
   const raw = file.metadata[CONFIG_KEY];
   if (!raw) throw new InputError(weightsFile, `no '${CONFIG_KEY}' in the metadata: not a tesg weights file`);
   const config = validateModelConfig(JSON.parse(raw) as Record<string, unknown>, `${weightsFile} (${CONFIG_KEY})`);
+  const sig = file.metadata[SIG_KEY];
   let report: ExportReport;
   try {
-    report = buildOnnxModel(config, file.tensors, options);
+    report = buildOnnxModel(config, file.tensors, options, sig ? { [ONNX_SIG_KEY]: sig } : {});
   } catch (err) {
     throw new InputError(weightsFile, `weights do not fit the config stored with them: ${(err as Error).message}`);
   }
   await writeFileAtomic(out, report.bytes);
-  return { ...report, config };
+  return sig ? { ...report, config, sig } : { ...report, config };
 }
 
 /** The model config stored in an exported ONNX file. */

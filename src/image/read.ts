@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import sharp from 'sharp';
+import { sharp } from './sharp.js';
 import { InputError, MismatchError, UsageError } from '../errors.js';
 import { decodeBmp } from './bmp.js';
 import { cmykToRgbOpenCv, libjpegCmykFromSharp } from './cmyk.js';
@@ -12,7 +12,11 @@ import type { Image8 } from './types.js';
  * PNG, JPEG, TIFF via sharp (libvips); BMP via bmp-js (./bmp.ts). Gray stored as one channel stays one
  * channel; gray stored as RGB stays RGB (the gray conversion makes them equal). Alpha is dropped;
  * palettes are expanded. 16-bit PNG/TIFF are mapped to 8-bit by a stretch (./depth16.ts).
- * EXIF orientation is not applied (fusion pairs must stay pixel-aligned as stored).
+ * Orientation as OpenCV's imread applies it (the reference evaluator reads with cv2.imread's default
+ * flags): the EXIF Orientation of a JPEG (APP1) or PNG (eXIf chunk, OpenCV >= 4.5.2) and a TIFF's
+ * Orientation tag (274) turn and/or mirror the stored pixels into the upright image, so width and
+ * height swap for orientations 5-8; IR and VI are then compared at their oriented sizes. BMP has no
+ * orientation. Rotations and mirrors move whole pixels, no resampling (sharp's autoOrient).
  * Colour as OpenCV's imread (the reference evaluator's reader): embedded ICC profiles are ignored (the
  * stored values are the pixels), and CMYK/YCCK JPEGs are converted with OpenCV's formula (./cmyk.ts).
  * Every failure is an InputError that names the file and says what to do.
@@ -36,6 +40,12 @@ const FORMAT_NAME: Record<ImageFormat, string> = { png: 'PNG', jpeg: 'JPEG', tif
  */
 const SHARP_INPUT = { failOn: 'truncated', ignoreIcc: true } as const;
 
+/**
+ * Decode `file` (PNG, JPEG, TIFF or BMP, found from its bytes) to 8-bit pixels, row-major, channels
+ * interleaved: 1 (gray) or 3 (RGB), values 0..255, upright as OpenCV's imread orients it (see above).
+ * Errors: InputError naming the file (missing, unreadable, empty, unsupported or corrupt), UsageError
+ * for an unknown `stretch`.
+ */
 export async function readImage(file: string, opts: ReadOptions = {}): Promise<Image8> {
   const stretch = opts.stretch ?? DEFAULT_STRETCH;
   if (!STRETCH_MODES.includes(stretch)) throw new UsageError(`unknown stretch '${stretch}'; expected one of ${STRETCH_MODES.join(', ')}`);
@@ -45,7 +55,10 @@ export async function readImage(file: string, opts: ReadOptions = {}): Promise<I
   return decodeWithSharp(bytes, format, file, stretch);
 }
 
-/** Width and height from the header, without decoding pixels (still validates the format). */
+/**
+ * Width and height in pixels from the header, without decoding pixels (still validates the format):
+ * the oriented size, as readImage returns it (swapped for EXIF/TIFF orientations 5-8). Errors as readImage.
+ */
 export async function readImageSize(file: string): Promise<ImageSize> {
   const bytes = await readBytes(file);
   const format = checkedFormat(bytes, file);
@@ -56,7 +69,7 @@ export async function readImageSize(file: string): Promise<ImageSize> {
   const meta = await sharp(bytes, SHARP_INPUT).metadata().catch((err: Error) => {
     throw corrupt(file, format, err);
   });
-  return { width: meta.width ?? 0, height: meta.height ?? 0 };
+  return { width: meta.autoOrient?.width ?? meta.width ?? 0, height: meta.autoOrient?.height ?? meta.height ?? 0 };
 }
 
 /** Throw a MismatchError naming both files and both sizes unless the two images have the same size. */
@@ -107,7 +120,7 @@ async function decodeWithSharp(bytes: Buffer, format: ImageFormat, file: string,
   // An explicit colourspace keeps 1-channel files at 1 channel (sharp would widen them to sRGB),
   // converts CMYK to RGB, and with the 16-bit spaces keeps the full sample range.
   const space = sixteen ? (gray ? 'grey16' : 'rgb16') : gray ? 'b-w' : 'srgb';
-  const pipeline = sharp(bytes, SHARP_INPUT).removeAlpha().toColourspace(space).raw(sixteen ? { depth: 'ushort' } : {});
+  const pipeline = sharp(bytes, SHARP_INPUT).autoOrient().removeAlpha().toColourspace(space).raw(sixteen ? { depth: 'ushort' } : {});
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true }).catch((err: Error) => {
     throw corrupt(file, format, err);
   });
@@ -118,7 +131,7 @@ async function decodeWithSharp(bytes: Buffer, format: ImageFormat, file: string,
 
 /** A CMYK or YCCK JPEG as OpenCV reads it: sharp's raw CMYK bands, no profile conversion (./cmyk.ts). */
 async function decodeCmykJpeg(bytes: Buffer, file: string): Promise<Image8> {
-  const pipeline = sharp(bytes, SHARP_INPUT).pipelineColourspace('cmyk').toColourspace('cmyk').raw();
+  const pipeline = sharp(bytes, SHARP_INPUT).autoOrient().pipelineColourspace('cmyk').toColourspace('cmyk').raw();
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true }).catch((err: Error) => {
     throw corrupt(file, 'jpeg', err);
   });

@@ -1,6 +1,5 @@
 import { register } from 'node:module';
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+import { loadCpuBackend, tf } from '../runtime/tfjs-node.cjs';
 
 /**
  * tfjs-core for training and inference, with its gradients registered.
@@ -13,6 +12,8 @@ import '@tensorflow/tfjs-backend-cpu';
  * (e.g. the runtime backend) registered them already, nothing is loaded.
  */
 export { tf };
+
+loadCpuBackend();
 
 const HOOK = `
 export async function resolve(specifier, context, next) {

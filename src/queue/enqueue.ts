@@ -6,6 +6,7 @@ import { getFusionMethod, planFolderPairs, type FolderPair } from '../fusion/ind
 import { defaultFuseMethod } from '../fusion/tesg-method.js';
 import { DEFAULT_STRETCH, type Stretch16 } from '../image/depth16.js';
 import { DEFAULT_JPEG_QUALITY } from '../image/write.js';
+import { commandLine } from '../report/provenance.js';
 import { createProgress } from '../util/progress.js';
 import { JOB_FORMAT, jobId, pairHash, type JobFuseOptions, type PairJob } from './job.js';
 import { ensureTesgMethod } from './methods.js';
@@ -41,6 +42,8 @@ export interface EnqueueOptions {
   /** First retry delay in ms, doubled each retry (default 1000). */
   backoffMs?: number;
   progressTty?: boolean;
+  /** The command line recorded in the output folder's tesg-fuse.json (default: this process's, as `tesg ...`). */
+  command?: string;
 }
 
 export interface EnqueueReport {
@@ -84,6 +87,7 @@ export async function enqueueFolder(opts: EnqueueOptions): Promise<EnqueueReport
     quality: opts.quality ?? DEFAULT_JPEG_QUALITY,
     params: absoluteParams(opts.params),
   };
+  const run = { command: opts.command ?? commandLine(), added: new Date().toISOString() };
   const attempts = positiveInt('attempts', opts.attempts ?? DEFAULT_ATTEMPTS);
   const backoffMs = opts.backoffMs ?? DEFAULT_BACKOFF_MS;
   const [ir, vi, out] = [opts.ir, opts.vi, opts.out].map((p) => path.resolve(p));
@@ -131,6 +135,6 @@ export async function enqueueFolder(opts: EnqueueOptions): Promise<EnqueueReport
       report.queued.push(p.stem);
       return null;
     }
-    return { kind: 'pair', format: JOB_FORMAT, stem: p.stem, ir: p.ir, vi: p.vi, out: p.out, fuse, hash };
+    return { kind: 'pair', format: JOB_FORMAT, stem: p.stem, ir: p.ir, vi: p.vi, out: p.out, fuse, hash, run };
   }
 }

@@ -37,6 +37,11 @@ export interface PairJob {
   fuse: JobFuseOptions;
   /** pairHash at enqueue time (inputs' bytes + options + output path). */
   hash: string;
+  /**
+   * Provenance only (not part of the hash or the id): the `tesg queue add` command line and when it
+   * ran (ISO 8601), for the output folder's tesg-fuse.json (./manifest.ts). Absent in older jobs.
+   */
+  run?: { command: string; added: string };
 }
 
 /**

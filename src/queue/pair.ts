@@ -3,13 +3,15 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { fuseFiles, type FuseStage } from '../fusion/index.js';
 import { pairHash, type PairJob } from './job.js';
+import { recordPairOutput } from './manifest.js';
 import { fusedKey } from './redis.js';
 
 /**
  * Running a 'pair' job: fuseFiles (src/fusion/files.ts), the very function `tesg fuse` calls for each
  * pair, with the options the job was enqueued with, so the output bytes are the same. It writes
  * atomically (temp file + rename); a temp file left by a worker killed mid-write is removed first.
- * Afterwards the output is recorded as fused from these inputs (`tesg queue add` then skips it).
+ * Afterwards the output is counted in its folder's tesg-fuse.json (./manifest.ts, as `tesg fuse` records
+ * its runs) and recorded as fused from these inputs (`tesg queue add` then skips it).
  */
 export interface PairContext {
   redis: Redis;
@@ -55,6 +57,7 @@ export async function runPairJob(job: ProgressSink, d: PairJob, ctx: PairContext
     // Progress is a report, not a step of the work: a lost update must not fail the pair.
     onStage: (stage) => void job.updateProgress(STAGE_PERCENT[stage]).catch(() => {}),
   });
+  await recordPairOutput(ctx.redis, ctx.queue, d);
   await ctx.redis.hset(fusedKey(ctx.queue), d.out, hash);
   return { out: d.out, seconds: (performance.now() - t0) / 1000, inputsChanged: hash !== d.hash };
 }

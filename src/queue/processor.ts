@@ -1,7 +1,7 @@
 import { workerData } from 'node:worker_threads';
 import type { SandboxedJob } from 'bullmq';
 import type { Redis } from 'ioredis';
-import sharp from 'sharp';
+import { sharp } from '../image/sharp.js';
 import { TesgError } from '../errors.js';
 import { parseJob, type JobKind, type TesgJob } from './job.js';
 import { ensureTesgMethod } from './methods.js';

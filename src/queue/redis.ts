@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QueueError, UsageError } from '../errors.js';
@@ -54,4 +55,32 @@ export function fusedKey(queue: string): string {
 /** A BullMQ Queue handle on `queue` (close it after use). */
 export function openQueue(url: string, queue: string): Queue {
   return new Queue(queue, { connection: bullmqConnection(url) });
+}
+
+/** Compare-and-delete of a lock (KEYS[1], token ARGV[1]), so only its holder releases it. */
+export const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+/** Compare-and-extend of a lock (KEYS[1], token ARGV[1], ms ARGV[2]), so only its holder renews it. */
+export const RENEW_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+
+/**
+ * Run `fn` while holding the Redis lock `key` (SET NX PX with a random token): waits, polling every
+ * `pollMs` (default 50 ms, with jitter), until the key is free; renews it every ttlMs / 3 while `fn`
+ * runs, and releases it afterwards (only if still ours). A holder that dies without releasing frees
+ * the key after `ttlMs` (default 30 s). For short critical sections shared by workers on several
+ * machines (a read-modify-write of a file on the shared folder). Errors: fn's, and Redis's.
+ */
+export async function withRedisLock<T>(redis: Redis, key: string, fn: () => Promise<T>, opts: { ttlMs?: number; pollMs?: number } = {}): Promise<T> {
+  const ttl = opts.ttlMs ?? 30_000;
+  const poll = opts.pollMs ?? 50;
+  const token = `${process.pid}.${randomBytes(8).toString('hex')}`;
+  while ((await redis.set(key, token, 'PX', ttl, 'NX')) !== 'OK') {
+    await new Promise((r) => setTimeout(r, poll * (0.5 + Math.random())));
+  }
+  const renew = setInterval(() => void redis.eval(RENEW_LOCK, 1, key, token, String(ttl)).catch(() => {}), ttl / 3);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(renew);
+    await redis.eval(RELEASE_LOCK, 1, key, token).catch(() => {});
+  }
 }

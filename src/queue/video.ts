@@ -11,7 +11,7 @@ import { chunkCount, chunkRange, completedChunks, planFile, readPlan, segmentPat
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, DEFAULT_QUEUE } from './defaults.js';
 import { canonicalJson, JOB_FORMAT, jobId, type VideoChunkQueueJob } from './job.js';
 import type { PairContext, ProgressSink } from './pair.js';
-import { fusedKey, openQueue, openRedis } from './redis.js';
+import { fusedKey, openQueue, openRedis, RELEASE_LOCK, RENEW_LOCK } from './redis.js';
 
 /**
  * Fusing one long video on many machines: `tesg queue add-video` plans the video exactly as `tesg
@@ -194,10 +194,6 @@ async function alreadyJoined(d: VideoChunkQueueJob, ctx: PairContext): Promise<b
   return (await ctx.redis.hget(fusedKey(ctx.queue), d.output)) === d.hash;
 }
 
-/** Compare-and-delete / compare-and-extend of the lock, so only its holder releases or renews it. */
-const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
-
 /** Join the video if every segment exists; true when this call joined it. */
 async function finishIfComplete(plan: VideoPlan, d: VideoChunkQueueJob, ctx: PairContext): Promise<boolean> {
   if ((await completedChunks(plan)).length < chunkCount(plan)) return false;
@@ -208,7 +204,7 @@ async function finishIfComplete(plan: VideoPlan, d: VideoChunkQueueJob, ctx: Pai
     if ((await ctx.redis.set(key, token, 'PX', LOCK_MS, 'NX')) === 'OK') break;
     await sleep(500);
   }
-  const renew = setInterval(() => void ctx.redis.eval(RENEW, 1, key, token, String(LOCK_MS)).catch(() => {}), LOCK_MS / 3);
+  const renew = setInterval(() => void ctx.redis.eval(RENEW_LOCK, 1, key, token, String(LOCK_MS)).catch(() => {}), LOCK_MS / 3);
   try {
     // Joined by the holder before us (the work dir is gone), or not: join it.
     if (!(await fs.stat(planFile(plan.workDir)).then(() => true, () => false))) return false;
@@ -217,6 +213,6 @@ async function finishIfComplete(plan: VideoPlan, d: VideoChunkQueueJob, ctx: Pai
     return true;
   } finally {
     clearInterval(renew);
-    await ctx.redis.eval(RELEASE, 1, key, token).catch(() => {});
+    await ctx.redis.eval(RELEASE_LOCK, 1, key, token).catch(() => {});
   }
 }

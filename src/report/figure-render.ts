@@ -5,7 +5,7 @@
  * built-in Helvetica, so no font is needed). The physical size is the pixel size at `dpi` in all three.
  */
 import PDFDocument from 'pdfkit';
-import sharp from 'sharp';
+import { sharp } from '../image/sharp.js';
 import { UsageError } from '../errors.js';
 
 /** An RGB image placed at integer figure pixels; drawn unscaled. */

@@ -5,7 +5,7 @@
  * figure-layout.ts (which documents how cells are resized), draws with figure-render.ts.
  */
 import path from 'node:path';
-import sharp from 'sharp';
+import { sharp } from '../image/sharp.js';
 import { InputError, UsageError } from '../errors.js';
 import { assertSameSize, readImage } from '../image/read.js';
 import type { Image8 } from '../image/types.js';

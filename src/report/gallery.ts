@@ -12,7 +12,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import { sharp } from '../image/sharp.js';
 import { detectFormat } from '../image/format.js';
 import { readImage } from '../image/read.js';
 import { encodeImage } from '../image/write.js';

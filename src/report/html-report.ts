@@ -47,7 +47,7 @@ async function provenanceRows(r: EvalResult): Promise<ProvenanceRow[]> {
     rows.push({
       name,
       dir: path.resolve(dir),
-      method: `tesg fuse --method ${last.method}`,
+      method: `${last.queue ? 'tesg queue add' : 'tesg fuse'} --method ${last.method}`,
       weights: describeWeights(last.weights),
       sig: last.sig,
       note: `${last.date}, tesg ${last.tesgVersion}` + (mixed ? `; the folder was written by ${manifest.runs.length} runs with different settings, see tesg-fuse.json` : ''),

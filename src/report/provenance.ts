@@ -1,7 +1,8 @@
 /**
  * Where results came from: the tesg version, and a small manifest `tesg fuse` leaves in each output
  * folder (`tesg-fuse.json`: method, weights, SIG, command line, date, one entry per run) so that
- * `tesg eval --html` can say which weights and SIG made each method's images. Folders fused by other
+ * `tesg eval --html` can say which weights and SIG made each method's images. `tesg worker` keeps the
+ * same manifest for the pairs it fuses (one entry per `tesg queue add`, src/queue/manifest.ts). Folders fused by other
  * tools have no manifest; the report then says "not recorded".
  */
 import { createHash } from 'node:crypto';
@@ -30,7 +31,11 @@ export function commandLine(argv: readonly string[] = process.argv): string {
   return ['tesg', ...argv.slice(2).map(quote)].join(' ');
 }
 
-/** One `tesg fuse` folder run. */
+/**
+ * One `tesg fuse` folder run, or the jobs of one `tesg queue add` that `tesg worker`s wrote into the
+ * folder (then `queue` is set, `command` is the `tesg queue add` command line, `date` the time the
+ * latest of its jobs was recorded and `fused` the jobs recorded so far).
+ */
 export interface FuseRunRecord {
   date: string;
   tesgVersion: string;
@@ -42,6 +47,8 @@ export interface FuseRunRecord {
   sig: string | null;
   fused: number;
   skipped: number;
+  /** Only for outputs of queue jobs: the queue's name and when `tesg queue add` added the jobs (ISO 8601; null if not recorded). */
+  queue?: { name: string; added: string | null };
 }
 
 export interface FuseManifest {
@@ -107,4 +114,24 @@ export async function appendFuseManifest(dir: string, run: FuseRunRecord): Promi
   const doc = (await readFuseManifest(dir)) ?? { tool: 'tesg fuse', runs: [] };
   doc.runs.push(run);
   await writeFileAtomic(path.join(dir, FUSE_MANIFEST), JSON.stringify(doc, null, 1) + '\n');
+}
+
+/**
+ * Count one more output of a run in the folder's manifest: the run that `same` picks gets
+ * `fused + run.fused`, `skipped + run.skipped` and `run.date`, and moves to the end (the latest
+ * writer is last, as the report reads it); when none matches, `run` is appended. Written atomically;
+ * concurrent callers on the same folder must be serialised by the caller (the queue holds a Redis
+ * lock, src/queue/manifest.ts). Returns the manifest written.
+ */
+export async function mergeFuseManifest(dir: string, run: FuseRunRecord, same: (earlier: FuseRunRecord) => boolean): Promise<FuseManifest> {
+  const doc: FuseManifest = (await readFuseManifest(dir)) ?? { tool: 'tesg fuse', runs: [] };
+  const i = doc.runs.findIndex(same);
+  if (i < 0) {
+    doc.runs.push(run);
+  } else {
+    const [earlier] = doc.runs.splice(i, 1);
+    doc.runs.push({ ...earlier, date: run.date, fused: earlier.fused + run.fused, skipped: earlier.skipped + run.skipped });
+  }
+  await writeFileAtomic(path.join(dir, FUSE_MANIFEST), JSON.stringify(doc, null, 1) + '\n');
+  return doc;
 }

@@ -6,7 +6,7 @@
  * same route as the report's plots (src/report/plots.ts), no canvas.
  */
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import { sharp } from '../image/sharp.js';
 import { View, parse } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { InputError } from '../errors.js';

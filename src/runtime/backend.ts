@@ -7,15 +7,17 @@
  * `registerTrainingKernels` adds fast versions (see ./kernels/). The cpu backend stays available as
  * the reference the kernel tests compare against.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { loadCpuBackend, tf, wasmBackend } from './tfjs-node.cjs';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { TesgError } from '../errors.js';
 import { ensureGradients } from '../model/tfjs.js';
 import { registerTrainingKernels } from './kernels/register.js';
+
+// Both backends registered as soon as this module loads (tfjs through require(): ./tfjs-node.cts).
+loadCpuBackend();
+const { setThreadsCount, setWasmPaths } = wasmBackend();
 
 export type BackendName = 'wasm' | 'cpu';
 

@@ -3,7 +3,7 @@
  * a loss function of (parameters, one shard of the batch). It runs in each worker replica and in the
  * main thread alike, so the same code gives the 1-process and the N-worker gradients.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from './tfjs-node.cjs';
 
 /** Named float32 arrays with shapes: weights, gradients and batch tensors as they cross threads. */
 export type TensorMap = Record<string, { shape: number[]; data: Float32Array }>;

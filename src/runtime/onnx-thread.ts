@@ -15,7 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
-import type { Feed, OnnxModelOptions, Tensor, ValueInfo } from './onnx.js';
+import type { Feed, OnnxModelOptions, Tensor } from './onnx.js';
+import { OnnxInputs, type ValueInfo } from './onnx-inputs.js';
 
 const OWN_EXT = path.extname(fileURLToPath(import.meta.url));
 const WORKER_URL = new URL(`./onnx-worker${OWN_EXT}`, import.meta.url);
@@ -44,7 +45,8 @@ function rebuildError(e: NonNullable<OnnxReply['error']>): Error {
   return err;
 }
 
-export class OnnxThreadModel {
+/** input / hasInput / requireInputs come from OnnxInputs (./onnx-inputs.ts), as in OnnxModel. */
+export class OnnxThreadModel extends OnnxInputs {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private failure?: Error;
@@ -55,6 +57,7 @@ export class OnnxThreadModel {
     readonly file: string,
     private readonly worker: Worker,
   ) {
+    super();
     worker.unref();
     worker.on('message', (reply: OnnxReply) => {
       const p = this.pending.get(reply.id);
@@ -95,22 +98,6 @@ export class OnnxThreadModel {
       this.worker.ref(); // a pending request keeps the process alive until it is answered
       this.worker.postMessage({ ...msg, id });
     });
-  }
-
-  input(name: string): ValueInfo | undefined {
-    return this.inputs.find((i) => i.name === name);
-  }
-
-  hasInput(name: string): boolean {
-    return this.input(name) !== undefined;
-  }
-
-  /** As OnnxModel.requireInputs: an InputError naming the file when an input is absent. */
-  requireInputs(...names: string[]): void {
-    const absent = names.filter((n) => !this.hasInput(n));
-    if (absent.length > 0) {
-      throw new InputError(this.file, `model has no input ${absent.map((n) => `'${n}'`).join(', ')} (its inputs: ${this.inputs.map((i) => i.name).join(', ')})`);
-    }
   }
 
   /** As OnnxModel.run (same checks and errors, made on the worker). */

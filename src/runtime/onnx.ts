@@ -8,6 +8,9 @@
 import { existsSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../errors.js';
+import { OnnxInputs, type ValueInfo } from './onnx-inputs.js';
+
+export type { ValueInfo } from './onnx-inputs.js';
 
 /** Element types this wrapper converts to and from. */
 export type ElementType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool';
@@ -16,14 +19,6 @@ export type ElementType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' 
 export interface Tensor {
   dims: number[];
   data: Float32Array | Float64Array | Int32Array | Uint8Array;
-}
-
-/** What the model file declares about one input or output. Symbolic dims are strings ("batch"). */
-export interface ValueInfo {
-  name: string;
-  /** onnxruntime's element type name ('float32', 'int64', ...), or 'non-tensor'. */
-  type: string;
-  shape: ReadonlyArray<number | string>;
 }
 
 /** A feed: numbers in any numeric array, converted to the declared element type on `run`. */
@@ -43,13 +38,16 @@ export interface OnnxModelOptions {
   spinning?: boolean;
 }
 
-export class OnnxModel {
+/** input / hasInput / requireInputs come from OnnxInputs (./onnx-inputs.ts), shared with OnnxThreadModel. */
+export class OnnxModel extends OnnxInputs {
   private constructor(
     readonly file: string,
     private readonly session: ort.InferenceSession,
     readonly inputs: ValueInfo[],
     readonly outputs: ValueInfo[],
-  ) {}
+  ) {
+    super();
+  }
 
   static async load(file: string, options: OnnxModelOptions = {}): Promise<OnnxModel> {
     if (!existsSync(file)) throw new InputError(file, 'model file not found');
@@ -63,25 +61,6 @@ export class OnnxModel {
       throw new InputError(file, `not a loadable ONNX model: ${firstLine(err)}`);
     }
     return new OnnxModel(file, session, session.inputMetadata.map(info), session.outputMetadata.map(info));
-  }
-
-  input(name: string): ValueInfo | undefined {
-    return this.inputs.find((i) => i.name === name);
-  }
-
-  hasInput(name: string): boolean {
-    return this.input(name) !== undefined;
-  }
-
-  /** Throws an InputError naming the file when the model lacks an input the caller relies on. */
-  requireInputs(...names: string[]): void {
-    const absent = names.filter((n) => !this.hasInput(n));
-    if (absent.length > 0) {
-      throw new InputError(
-        this.file,
-        `model has no input ${absent.map((n) => `'${n}'`).join(', ')} (its inputs: ${this.inputs.map((i) => i.name).join(', ')})`,
-      );
-    }
   }
 
   /**

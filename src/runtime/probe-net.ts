@@ -7,7 +7,7 @@
  * Weights are plain Float32Arrays (WeightMap), so the same values can be loaded on the wasm and cpu
  * backends and sent to worker replicas.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from './tfjs-node.cjs';
 
 export interface ProbeNetConfig {
   dim: number;

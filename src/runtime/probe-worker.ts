@@ -2,7 +2,7 @@
  * Gradient-model module (see ./gradient-model.ts) for the probe network: the replica the parallel
  * trainer's test and benchmark run. Batch tensors: `x` [N, H, W, in], `target` [N, H, W, out].
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from './tfjs-node.cjs';
 import type { GradientModel } from './gradient-model.js';
 import { probeLoss, type ProbeNetConfig } from './probe-net.js';
 

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import { sharp } from '../image/sharp.js';
 import { InputError, MismatchError } from '../errors.js';
 import type { Image8 } from '../image/types.js';
 import { writeFileAtomic } from '../util/atomic.js';

@@ -1,12 +1,12 @@
 import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import type { io } from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
 import { CenterNet, freeInputSize, graphArtifacts, type GraphManifest, type NodeDef } from './centernet.js';
 import { ensureTfBackend } from './tf-backend.js';
 import { markPhase } from '../util/startup-trace.js';
+import { converter } from '../runtime/tfjs-node.cjs';
 
 export { boxIou, decodeCenterNet, DETECTOR_ID, nmsByClass, type Detection, type DetectOptions } from './centernet.js';
 
@@ -49,7 +49,7 @@ export class CenterNetDetector extends CenterNet {
   static async load(modelJson = centernetModelPath()): Promise<CenterNetDetector> {
     await ensureTfBackend();
     markPhase('tfjs-backend');
-    const detector = new CenterNetDetector(await loadGraphModel(fileIOHandler(modelJson, freeInputSize)));
+    const detector = new CenterNetDetector(await converter().loadGraphModel(fileIOHandler(modelJson, freeInputSize)));
     markPhase('detector-loaded');
     return detector;
   }

@@ -1,4 +1,15 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
+
+/**
+ * cli-progress, loaded when the first TTY bar starts (a one-pair `tesg fuse` draws none), through
+ * require(): an ESM import of this CommonJS package would cost every command's start-up about 10 ms
+ * (Node's CommonJS export lexer and the load).
+ */
+let cliProgressModule: typeof CliProgress | undefined;
+function cliProgress(): typeof CliProgress {
+  return (cliProgressModule ??= createRequire(import.meta.url)('cli-progress') as typeof CliProgress);
+}
 
 /**
  * Progress for long work. On a TTY: a live bar with count, rate and ETA (cli-progress).
@@ -33,13 +44,14 @@ export function createProgress(opts: ProgressOptions): Progress {
   const start = Date.now();
   let count = 0;
   if (tty) {
-    const bar = new cliProgress.SingleBar(
+    const { SingleBar, Presets } = cliProgress();
+    const bar = new SingleBar(
       {
         format: `${opts.label} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted} {info}`,
         stream: process.stderr,
         hideCursor: true,
       },
-      cliProgress.Presets.shades_classic,
+      Presets.shades_classic,
     );
     bar.start(opts.total, 0, { rate: '0.0', info: '' });
     return {

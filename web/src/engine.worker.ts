@@ -6,14 +6,12 @@ import { MismatchError, TesgError } from '../../src/errors.js';
 import { toGray } from '../../src/image/color.js';
 import type { Image8 } from '../../src/image/types.js';
 import { findMetric } from '../../src/metrics/index.js';
-import { DetectorSig } from '../../src/semantics/default-provider.js';
-import { LexiconEncoder } from '../../src/semantics/lexicon-encoder.js';
-import { runSig } from '../../src/semantics/sig.js';
+import { DEFAULT_SIG_VERSION, defaultProviders, runSig, sigVersionOfMasker, type BuiltinSigVersion, type SigProviders } from '../../src/semantics/sig.js';
 import type { SigResult } from '../../src/semantics/types.js';
 import { decodeImage } from './decode.js';
 import { BrowserCenterNet } from './detector.js';
 import { configureOrt, laplacianFallback, OnnxFuser, type Fuser } from './fusion.js';
-import { PAGE_METRICS, type Reply, type Request, type SiteManifest } from './protocol.js';
+import { PAGE_METRICS, type Reply, type Request, type SigRecord, type SiteManifest } from './protocol.js';
 
 /**
  * The engine: everything heavy runs here, off the page's thread, so the page stays responsive and
@@ -22,7 +20,8 @@ import { PAGE_METRICS, type Reply, type Request, type SiteManifest } from './pro
  */
 declare const self: DedicatedWorkerGlobalScope;
 
-let sig: DetectorSig | null = null;
+let sig: SigProviders | null = null;
+let sigVersion: BuiltinSigVersion = DEFAULT_SIG_VERSION;
 let fuser: Fuser | null = null;
 let pair: { ir: Image8; vi: Image8 } | null = null;
 let lastSig: SigResult | null = null;
@@ -30,6 +29,23 @@ let lastSig: SigResult | null = null;
 function post(msg: Reply): void {
   self.postMessage(msg);
 }
+
+/**
+ * The built-in SIG version to run with the site's network, by the rule `tesg fuse` applies to the
+ * weights (trainedSigVersion, src/fusion/tesg-method.ts): the SIG the model records (`tesg_sig`,
+ * carried into manifest.json from the exported ONNX file); v1 for a model without the record
+ * (tesg-v1 predates it); the default version for a record naming no built-in SIG (e.g. ONNX
+ * providers), and for a site without a network (the Laplacian fallback does not use the SIG; the
+ * page shows the default's, as `tesg sig` computes it). test/web-app.test.ts checks it against the CLI.
+ */
+function networkSigVersion(network: SiteManifest['network']): BuiltinSigVersion {
+  if (!network) return DEFAULT_SIG_VERSION;
+  const record: SigRecord | null | undefined = network.sig;
+  if (!record) return 'v1';
+  return sigVersionOfMasker(record.header?.masker) ?? DEFAULT_SIG_VERSION;
+}
+
+const SIG_DESCRIPTION: Record<BuiltinSigVersion, string> = { v1: 'COCO detector', v2: 'COCO detector + IR warm objects' };
 
 async function init(id: number, base: string): Promise<void> {
   const progress = (stage: string, fraction: number) => post({ id, kind: 'progress', stage, fraction });
@@ -49,8 +65,10 @@ async function init(id: number, base: string): Promise<void> {
   }
   await tf.ready();
   progress('loading the COCO detector (CenterNet, 4 MB)', 0.3);
-  // The CLI's SIG provider and defaults, with the detector fetched from the site.
-  sig = new DetectorSig({ detector: await BrowserCenterNet.load(new URL('models/centernet.json', base).href) });
+  // The CLI's SIG providers and defaults, in the version the network was trained with, with the
+  // detector fetched from the site.
+  sigVersion = networkSigVersion(manifest.network);
+  sig = defaultProviders({ version: sigVersion, detector: await BrowserCenterNet.load(new URL('models/centernet.json', base).href) });
   if (manifest.network) {
     progress('loading the TeSG network (onnxruntime-web)', 0.6);
     configureOrt(base);
@@ -59,7 +77,14 @@ async function init(id: number, base: string): Promise<void> {
     fuser = laplacianFallback;
   }
   progress('ready', 1);
-  post({ id, kind: 'ready', method: fuser.label, network: fuser.network, backend: `tfjs ${tf.getBackend()}${backend === 'cpu' ? ' (wasm unavailable)' : ''}` });
+  post({
+    id,
+    kind: 'ready',
+    method: fuser.label,
+    network: fuser.network,
+    backend: `tfjs ${tf.getBackend()}${backend === 'cpu' ? ' (wasm unavailable)' : ''}`,
+    sig: { version: sigVersion, name: `SIG ${sigVersion} (${SIG_DESCRIPTION[sigVersion]})` },
+  });
 }
 
 async function loadPair(id: number, req: Extract<Request, { kind: 'pair' }>): Promise<void> {
@@ -78,10 +103,9 @@ async function process(id: number, caption: string | undefined, keywords: string
   if (!sig || !fuser) throw new Error('the engine is not initialised');
   if (!pair) throw new TesgError('choose an IR and a VI image first');
   const { ir, vi } = pair;
-  post({ id, kind: 'progress', stage: 'SIG: detecting objects, caption, masks', fraction: 0.2 });
+  post({ id, kind: 'progress', stage: `SIG ${sigVersion}: detecting objects, caption, masks`, fraction: 0.2 });
   let t0 = performance.now();
-  const providers = { captioner: sig, masker: sig, encoder: new LexiconEncoder() };
-  const s = keywords && keywords.length === 0 ? await noKeywordSig(ir, vi, caption) : await runSig({ ir, vi, caption, keywords, providers });
+  const s = keywords && keywords.length === 0 ? await noKeywordSig(ir, vi, caption) : await runSig({ ir, vi, caption, keywords, providers: sig });
   lastSig = s;
   post({ id, kind: 'sig', sig: { caption: s.caption, captionWithout: s.captionWithout, keywords: s.keywords, maskVis: s.maskVis, maskIr: s.maskIr, mask: s.mask }, ms: performance.now() - t0 });
   post({ id, kind: 'progress', stage: fuser.network ? 'fusing (TeSG network)' : 'fusing (Laplacian fallback)', fraction: 0.5 });
@@ -98,9 +122,9 @@ async function process(id: number, caption: string | undefined, keywords: string
 
 /** V* emptied by the user: no key objects, so M is empty and T^ = T (the fusion sees only background). */
 async function noKeywordSig(ir: Image8, vi: Image8, caption: string | undefined): Promise<SigResult> {
-  const text = caption ?? lastSig?.caption ?? (await sig!.caption(vi, ir));
+  const text = caption ?? lastSig?.caption ?? (await sig!.captioner.caption(vi, ir));
   const empty = () => ({ width: vi.width, height: vi.height, data: new Uint8Array(vi.width * vi.height) });
-  const enc = new LexiconEncoder();
+  const enc = sig!.encoder;
   return { caption: text, captionWithout: text, keywords: [], maskVis: empty(), maskIr: empty(), mask: empty(), embedding: await enc.encode(text), textEncoderId: enc.id };
 }
 

@@ -63,7 +63,8 @@ worker.onmessage = (e: MessageEvent<Reply>) => {
       break;
     case 'ready': {
       const badge = $('method');
-      badge.textContent = r.network ? `${r.method}; ${r.backend}` : `${r.method}; ${r.backend}`;
+      badge.textContent = `${r.method}; ${r.sig.name}; ${r.backend}`;
+      badge.dataset.sig = r.sig.version;
       badge.classList.toggle('fallback', !r.network);
       break;
     }

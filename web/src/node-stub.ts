@@ -12,6 +12,15 @@ const handler: ProxyHandler<object> = {
 };
 const stub: Record<string, unknown> = new Proxy({}, handler) as Record<string, unknown>;
 
+/** A required Node-only module: calling it or any of its members throws, naming it. */
+function nodeOnlyModule(name: string): unknown {
+  return new Proxy(() => undefined, {
+    get: (_t, key) => (key === 'then' ? undefined : () => nodeOnly(`${name}.${String(key)}`)),
+    apply: () => nodeOnly(name),
+    construct: () => nodeOnly(name),
+  });
+}
+
 export default stub;
 export const promises = stub;
 export const existsSync = (): never => nodeOnly('fs.existsSync');
@@ -19,7 +28,13 @@ export const readFileSync = (): never => nodeOnly('fs.readFileSync');
 export const writeFileSync = (): never => nodeOnly('fs.writeFileSync');
 export const mkdirSync = (): never => nodeOnly('fs.mkdirSync');
 export const statSync = (): never => nodeOnly('fs.statSync');
-export const createRequire = (): never => nodeOnly('module.createRequire');
+/**
+ * module.createRequire: a require whose every module is a stand-in that throws when called or used,
+ * so a shared module that loads a Node-only package at its top (`createRequire(import.meta.url)('sharp')`,
+ * src/image/sharp.ts) still loads in the page; require.resolve throws.
+ */
+export const createRequire = (): unknown =>
+  Object.assign((name: string) => nodeOnlyModule(name), { resolve: (name: string): never => nodeOnly(`require.resolve('${name}')`) });
 export const register = (): never => nodeOnly('module.register');
 export const fileURLToPath = (): never => nodeOnly('url.fileURLToPath');
 export const pathToFileURL = (): never => nodeOnly('url.pathToFileURL');

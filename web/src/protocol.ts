@@ -1,12 +1,28 @@
 import type { Image8 } from '../../src/image/types.js';
+import type { BuiltinSigVersion } from '../../src/semantics/sig.js';
 import type { SigResult } from '../../src/semantics/types.js';
 
 /** Messages between the page (main.ts) and the engine worker (engine.worker.ts). */
 
+/**
+ * The network's SIG record (metadata `tesg_sig` of its ONNX file or weights, src/export/export.ts
+ * ONNX_SIG_KEY): the header of the SIG cache it was trained on; `masker` names the built-in SIG.
+ */
+export interface SigRecord {
+  header?: { masker?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
 /** web/dist/manifest.json, written at build time (vite.config.ts). */
 export interface SiteManifest {
   samples: Array<{ name: string; ir: string; vi: string }>;
-  network: { url: string; source: string; config: { vi_input: 'rgb' | 'y'; output: 'y' | 'rgb'; text_encoder: string; text_tokens: number; text_dim: number } } | null;
+  network: {
+    url: string;
+    source: string;
+    config: { vi_input: 'rgb' | 'y'; output: 'y' | 'rgb'; text_encoder: string; text_tokens: number; text_dim: number };
+    /** The SIG it was trained with; null when the model records none (tesg-v1: SIG v1). */
+    sig: SigRecord | null;
+  } | null;
 }
 
 export type Request =
@@ -24,7 +40,8 @@ export type SigView = Pick<SigResult, 'caption' | 'captionWithout' | 'keywords' 
 
 export type Reply =
   | { id: number; kind: 'progress'; stage: string; fraction: number }
-  | { id: number; kind: 'ready'; method: string; network: boolean; backend: string }
+  /** sig: the built-in SIG version the engine runs (the network's, as `tesg fuse` picks it) and its provider name. */
+  | { id: number; kind: 'ready'; method: string; network: boolean; backend: string; sig: { version: BuiltinSigVersion; name: string } }
   | { id: number; kind: 'images'; ir: Image8; vi: Image8 }
   | { id: number; kind: 'sig'; sig: SigView; ms: number }
   | { id: number; kind: 'fused'; fused: Image8; method: string; ms: number }

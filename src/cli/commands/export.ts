@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { TesgError, UsageError } from '../../errors.js';
-import { DEFAULT_WEIGHTS_FILE, onnxBeside } from '../../fusion/tesg-method.js';
+import { DEFAULT_WEIGHTS_FILE, onnxBeside, trainedSigVersion } from '../../fusion/tesg-method.js';
 
 /**
- * `tesg export --weights FILE --out model.onnx`: the network as an ONNX graph (src/export/), then a
- * parity check of the written file against the tfjs model on a small random input.
+ * `tesg export --weights FILE --out model.onnx`: the network as an ONNX graph (src/export/), with the
+ * weights' config and SIG record in its metadata, then a parity check of the written file against the
+ * tfjs model on a small random input.
  */
 interface ExportCliOptions {
   weights: string;
@@ -23,6 +24,8 @@ async function runExport(o: ExportCliOptions): Promise<void> {
   const report = await exportWeightsFile(o.weights, out);
   const secs = ((performance.now() - t0) / 1000).toFixed(2);
   process.stdout.write(`wrote ${out} (opset ${report.opset}, ${report.nodes} nodes, ${(report.bytes.length / 1024).toFixed(0)} KiB, ${secs} s)\n`);
+  const sig = await trainedSigVersion(o.weights);
+  process.stdout.write(report.sig ? `SIG ${sig} for this model (the weights' tesg_sig record, copied into the ONNX metadata)\n` : `SIG ${sig} for this model (the weights record no SIG: made before tesg_sig existed)\n`);
   if (!o.check) return;
   const { initBackend } = await import('../../runtime/backend.js');
   await initBackend('cpu');

@@ -5,7 +5,7 @@
  * so this kernel makes the transposes explicit (one memory pass) and runs each batch entry through the
  * fast path on zero-copy views of the wasm heap.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../tfjs-node.cjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { dropAlias, heapAlias, heapOffset, heapU8, transposeLastTwo } from './heap.js';
 

@@ -8,7 +8,7 @@
  * - dW of a conv is, per kernel tap, X_tap^T . dY: a matmul. tfjs-wasm's matmul with transposeA is a
  *   slow loop (2 GFLOP/s), so the transpose is made explicit once and the matmul runs untransposed.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../tfjs-node.cjs';
 import { isPointwise, type Conv2DInfo } from './geometry.js';
 import { transposeLastTwo } from './heap.js';
 

@@ -2,7 +2,7 @@
  * Convolution geometry from a kernel's attrs, through tfjs-core's own `computeConv2DInfo`, so that the
  * custom gradient kernels pad and stride exactly as the forward kernels and tfjs-cpu do.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../tfjs-node.cjs';
 
 export type Conv2DInfo = tf.backend_util.Conv2DInfo;
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;

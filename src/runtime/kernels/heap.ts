@@ -3,7 +3,7 @@
  * cache-blocked transpose. The transpose exists because tfjs-wasm's own runs at about a third of
  * this loop's speed here (16-28 ms against 9 ms for [73728, 32]), and every transposed matmul pays it.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../tfjs-node.cjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 interface HeapData {

@@ -3,7 +3,7 @@
  * tfjs-wasm lacks, and fast Conv2DBackpropInput and BatchMatMul in place of its slow paths. Which implementation each
  * kernel uses was chosen by measurement (bench/train-kernels.ts; docs/training-speed.md).
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../tfjs-node.cjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise-loops.js';
 import { asTensor, conv2dFilterGrad, conv2dInputGrad, depthwiseInputGradByConv } from './conv-composed.js';
