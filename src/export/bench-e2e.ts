@@ -42,6 +42,11 @@ export interface E2eCompareResult {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * Time `tesg fuse` end to end for each model on each pair (see the file's comment).
+ * Wall times in ms from spawn to exit; CPU is the child's process CPU (all threads) at its exit mark.
+ * @throws Error when a run exits non-zero (its last stderr line quoted).
+ */
 export async function runE2eCompare(o: E2eCompareOptions): Promise<E2eCompareResult> {
   const runs = o.runs ?? 5;
   const start = loadavg()[0];

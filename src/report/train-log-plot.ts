@@ -10,7 +10,7 @@ import { sharp } from '../image/sharp.js';
 import { View, parse } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { InputError } from '../errors.js';
-import type { LossWeights } from '../training/losses.js';
+import type { LossWeights } from '../training/loss-weights.js';
 import { methodColour } from './plots.js';
 
 /** One row of train-log.csv: step (1-based), the unweighted loss terms, lr. */

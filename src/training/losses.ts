@@ -7,15 +7,9 @@ import { rgbToCbCr, rgbToY } from '../model/color.js';
  * intensity, SSIM and gradient terms work on luminance Y.
  */
 
-export interface LossWeights {
-  ssim: number;
-  intensity: number;
-  gradient: number;
-  color: number;
-}
+import { DEFAULT_LOSS_WEIGHTS, type LossWeights } from './loss-weights.js';
 
-/** Text-IF's weights (ssim 1 per source, max-intensity 4, texture/gradient 10, colour 12). */
-export const DEFAULT_LOSS_WEIGHTS: Readonly<LossWeights> = Object.freeze({ ssim: 1, intensity: 4, gradient: 10, color: 12 });
+export { DEFAULT_LOSS_WEIGHTS, type LossWeights };
 
 export const SSIM_WINDOW = 11;
 export const SSIM_SIGMA = 1.5;

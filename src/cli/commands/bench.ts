@@ -79,7 +79,12 @@ async function runColdCli(o: BenchCliOptions): Promise<{ text: string; result: u
 async function runE2eCli(o: BenchCliOptions): Promise<void> {
   const models = o.e2eCompare!.split(',').map((x) => x.trim()).filter(Boolean);
   if (models.length === 0) throw new UsageError('--e2e-compare needs a comma-separated list of weights files, e.g. weights/tesg-v1/tesg.safetensors,weights/tesg.safetensors');
-  for (const m of models) if (!existsSync(m)) throw new UsageError(`--e2e-compare: ${m} does not exist (give weights files, each with its .onnx beside)`);
+  const { onnxBeside } = await import('../../fusion/tesg-method.js');
+  for (const m of models) {
+    if (!existsSync(m)) throw new UsageError(`--e2e-compare: ${m} does not exist (give weights files, each with its .onnx beside)`);
+    // every row on ONNX Runtime: without the .onnx, tesg fuse would quietly run tfjs and the ratio would compare backends
+    if (!existsSync(onnxBeside(m))) throw new UsageError(`--e2e-compare: ${onnxBeside(m)} does not exist: run tesg export --weights ${m} first`);
+  }
   const pairs = o.pair.length > 0
     ? o.pair.map((p): [string, string] => {
       const [ir, vi, extra] = p.split(',');
@@ -88,8 +93,9 @@ async function runE2eCli(o: BenchCliOptions): Promise<void> {
       return [ir, vi];
     })
     : samplePairs().filter(([ir]) => ir.endsWith('01102N.png'));
+  if (pairs.length === 0) throw new UsageError('--e2e-compare: no pair to fuse (the bundled samples/msrs pair is missing): give --pair IR,VI');
   const { runE2eCompare, formatE2eCompare } = await import('../../export/bench-e2e.js');
-  const result = await runE2eCompare({ models, pairs, runs: positiveInt('runs', o.runs), log: o.json ? undefined : (line) => process.stderr.write(`${line}\n`) });
+  const result = await runE2eCompare({ models, pairs, runs: positiveInt('runs', o.runs), args: ['--backend', 'onnx'], log: o.json ? undefined : (line) => process.stderr.write(`${line}\n`) });
   process.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : formatE2eCompare(result));
 }
 

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { InputError, UsageError } from '../../errors.js';
 import { readTensorFileMetadata } from '../../model/safetensors.js';
 import { renderLossCurve } from '../../report/train-log-plot.js';
+import { DEFAULT_LOSS_WEIGHTS, type LossWeights } from '../../training/loss-weights.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 
 /**
@@ -19,8 +20,8 @@ interface PlotLogOptions {
 
 const WEIGHT_NAMES = ['ssim', 'intensity', 'gradient', 'color'] as const;
 
-function parseWeights(s: string): Record<(typeof WEIGHT_NAMES)[number], number> {
-  const w = { ssim: 1, intensity: 4, gradient: 10, color: 12 };
+function parseWeights(s: string): LossWeights {
+  const w = { ...DEFAULT_LOSS_WEIGHTS };
   for (const part of s.split(',')) {
     const [k, v] = part.split('=');
     const n = Number(v);
@@ -31,14 +32,19 @@ function parseWeights(s: string): Record<(typeof WEIGHT_NAMES)[number], number> 
 }
 
 /** The loss weights recorded in the checkpoint beside the log (tesg_train.lossWeights), else train's defaults. */
-async function runWeights(log: string): Promise<Record<(typeof WEIGHT_NAMES)[number], number>> {
+async function runWeights(log: string): Promise<LossWeights> {
   const ckpt = path.join(path.dirname(log), 'checkpoint.safetensors');
   if (existsSync(ckpt)) {
     const train = (await readTensorFileMetadata(ckpt)).tesg_train;
-    const w = train ? (JSON.parse(train) as { lossWeights?: Record<string, number> }).lossWeights : undefined;
-    if (w && WEIGHT_NAMES.every((k) => Number.isFinite(w[k]))) return w as Record<(typeof WEIGHT_NAMES)[number], number>;
+    let w: Record<string, number> | undefined;
+    try {
+      w = train ? (JSON.parse(train) as { lossWeights?: Record<string, number> }).lossWeights : undefined;
+    } catch (err) {
+      throw new InputError(ckpt, `its tesg_train metadata is not JSON (${(err as Error).message}): give the run's weights with --loss-weights`);
+    }
+    if (w && WEIGHT_NAMES.every((k) => Number.isFinite(w![k]))) return w as unknown as LossWeights;
   }
-  return parseWeights('ssim=1,intensity=4,gradient=10,color=12');
+  return { ...DEFAULT_LOSS_WEIGHTS };
 }
 
 async function runPlotLog(log: string, o: PlotLogOptions): Promise<void> {
