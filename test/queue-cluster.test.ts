@@ -2,7 +2,9 @@
  * The job queue end to end with a real Debian redis-server on a free loopback port (no mock): 12 pairs
  * fused by 3 `tesg worker` processes, byte-identical to `tesg fuse --ir --vi --out` and with the same
  * tesg-fuse.json record; then adding the folder again enqueues nothing, and a changed input (or a
- * deleted output) re-enqueues that pair only; concurrent record updates under the lock lose no count.
+ * deleted output) re-enqueues that pair only; concurrent record updates under the lock lose no count,
+ * also from two queues into one folder; a lock wait gives up, a lost lock writes nothing, and a failed
+ * record does not fail the job. Also the manifest's own rules: a damaged one is an error, never replaced.
  *
  * These tests fuse with `--method average`: the queue's behaviour does not depend on the method (the
  * worker calls the same fuseFiles as `tesg fuse`), and the classic method keeps the file fast; the
@@ -10,14 +12,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fuseFiles } from '../src/fusion/index.js';
+import { InputError, QueueError } from '../src/errors.js';
 import { enqueueFolder, queueStatus, type PairJob } from '../src/queue/index.js';
-import { recordPairOutput } from '../src/queue/manifest.js';
-import { openRedis } from '../src/queue/redis.js';
-import { FUSE_MANIFEST, mergeFuseManifest, type FuseManifest } from '../src/report/provenance.js';
+import { pairHash } from '../src/queue/job.js';
+import { manifestLockKey, recordPairOutput } from '../src/queue/manifest.js';
+import { runPairJob } from '../src/queue/pair.js';
+import { fusedKey, openRedis, withRedisLock } from '../src/queue/redis.js';
+import { appendFuseManifest, FUSE_MANIFEST, mergeFuseManifest, readFuseManifest, type FuseManifest, type FuseRunRecord } from '../src/report/provenance.js';
 import { makePairs, startWorkerProcess, tesg, waitFor, type WorkerProcess } from './helpers/queue-cli.js';
 import { redisMissing, startRedis, type RedisServer } from './helpers/redis-server.js';
 
@@ -128,27 +133,188 @@ describe('queue: 12 pairs, 3 workers, then idempotent re-adding', { skip }, () =
     assert.deepEqual([s.done, s.failed], [13, 0]);
   });
 
-  test('tesg-fuse.json under concurrent jobs: 4 clients x 10 records into one folder count 40 (the same 40 without the lock lose counts)', async () => {
+  /** A pair job into `dir` (its image is never fused: recordPairOutput only counts it). */
+  const job = (dir: string, i: number, run: { command: string; added: string } = { command: 'tesg queue add (test)', added: '2026-01-01T00:00:00.000Z' }): PairJob => ({
+    kind: 'pair', format: 1, stem: `p${i}`, ir: '/in/ir.png', vi: '/in/vi.png', out: path.join(dir, `p${i}.png`), hash: 'h',
+    fuse: { method: 'max', stretch: 'minmax', gray: false, quality: 95, params: {} },
+    run,
+  });
+
+  test('tesg-fuse.json under concurrent jobs: 4 clients x 10 records into one folder count 40; a retried job counts once (the same 40 without the lock lose counts)', async () => {
     const dir = path.join(tmp, 'concurrent');
     mkdirSync(dir);
-    const job = (i: number): PairJob => ({
-      kind: 'pair', format: 1, stem: `p${i}`, ir: '/in/ir.png', vi: '/in/vi.png', out: path.join(dir, `p${i}.png`), hash: 'h',
-      fuse: { method: 'max', stretch: 'minmax', gray: false, quality: 95, params: {} },
-      run: { command: 'tesg queue add (test)', added: '2026-01-01T00:00:00.000Z' },
-    });
     const clients = await Promise.all([0, 1, 2, 3].map(() => openRedis(redis.url)));
     try {
-      await Promise.all(clients.map((c, k) => Promise.all(Array.from({ length: 10 }, (_, i) => recordPairOutput(c, 'tesg', job(10 * k + i))))));
+      await Promise.all(clients.map((c, k) => Promise.all(Array.from({ length: 10 }, (_, i) => recordPairOutput(c, 'tesg', job(dir, 10 * k + i))))));
+      // A job retried after a crash between its record and its completion: its output is counted once.
+      await recordPairOutput(clients[0], 'tesg', job(dir, 7));
     } finally {
       for (const c of clients) c.disconnect();
     }
     const { runs } = manifest(dir);
     assert.deepEqual(runs.map((r) => [r.method, r.fused, r.command, r.queue]), [['max', 40, 'tesg queue add (test)', { name: 'tesg', added: '2026-01-01T00:00:00.000Z' }]]);
     assert.deepEqual(readdirSync(dir), [FUSE_MANIFEST], 'no temp file left');
-    // Control: the same read-modify-write without the lock, 40 at once, loses updates (or fails outright).
+    // Control: the additive read-modify-write without the lock, 40 at once, loses updates (or fails outright).
     const bare = path.join(tmp, 'unlocked');
     const run = { ...runs[0], fused: 1 };
-    await Promise.allSettled(Array.from({ length: 40 }, () => mergeFuseManifest(bare, run, (r) => r.command === run.command)));
-    assert.ok(manifest(bare).runs[0].fused < 40, `unlocked: ${manifest(bare).runs[0].fused}`);
+    const settled = await Promise.allSettled(Array.from({ length: 40 }, () => mergeFuseManifest(bare, run, (r) => r.command === run.command)));
+    const written = (() => {
+      try {
+        return manifest(bare).runs[0].fused;
+      } catch {
+        return -1; // two writers' temp files collided into a damaged file
+      }
+    })();
+    assert.ok(written < 40, `unlocked: ${written}, ${settled.filter((r) => r.status === 'rejected').length} failed`);
   });
+
+  test('two queues writing one folder share its lock: 2 x 15 concurrent records keep both entries and every count', async () => {
+    const dir = path.join(tmp, 'two-queues');
+    mkdirSync(dir);
+    const clients = await Promise.all([0, 1].map(() => openRedis(redis.url)));
+    try {
+      const runs = [{ command: 'tesg queue add --queue a', added: '2026-01-01T00:00:00.000Z' }, { command: 'tesg queue add --queue b', added: '2026-01-02T00:00:00.000Z' }];
+      await Promise.all(['a', 'b'].map((q, k) => Promise.all(Array.from({ length: 15 }, (_, i) => recordPairOutput(clients[k], q, job(dir, 100 * k + i, runs[k]))))));
+    } finally {
+      for (const c of clients) c.disconnect();
+    }
+    assert.deepEqual(manifest(dir).runs.map((r) => [r.queue?.name, r.fused]).sort(), [['a', 15], ['b', 15]]);
+    assert.equal(manifestLockKey(dir), manifestLockKey(path.join(dir, '.', 'sub', '..')), 'keyed by the resolved folder');
+  });
+
+  test('lock: waiting gives up with an error naming the folder; a lost lock writes nothing; both outputs stay counted in Redis', async () => {
+    const dir = path.join(tmp, 'lock');
+    mkdirSync(dir);
+    const [c, other] = await Promise.all([openRedis(redis.url), openRedis(redis.url)]);
+    try {
+      await recordPairOutput(c, 'tesg', job(dir, 0));
+      const before = readFileSync(path.join(dir, FUSE_MANIFEST), 'utf8');
+      // Another worker holds the folder's lock (and keeps it): the wait ends after waitMs.
+      await other.set(manifestLockKey(dir), 'other-worker', 'PX', 60_000);
+      const t0 = Date.now();
+      await assert.rejects(recordPairOutput(c, 'tesg', job(dir, 1), { waitMs: 400 }), (err: unknown) =>
+        err instanceof QueueError && err.message.includes(`gave up after 0.4 s waiting for the lock on output folder ${dir} `) && !err.message.includes('\n'));
+      assert.ok(Date.now() - t0 < 3000, `waited ${Date.now() - t0} ms`);
+      assert.equal(readFileSync(path.join(dir, FUSE_MANIFEST), 'utf8'), before);
+      await other.del(manifestLockKey(dir));
+
+      // The holder stalls and another worker takes the lock before the write (here: just after the
+      // counts are read): the stale holder writes nothing.
+      const scard = c.scard.bind(c);
+      c.scard = (async (key: string) => {
+        await other.set(manifestLockKey(dir), 'other-worker', 'PX', 60_000);
+        return scard(key);
+      }) as typeof c.scard;
+      await assert.rejects(recordPairOutput(c, 'tesg', job(dir, 2)), (err: unknown) => err instanceof QueueError && /^lost the lock on output folder .*; nothing was written/.test(err.message));
+      c.scard = scard;
+      assert.equal(readFileSync(path.join(dir, FUSE_MANIFEST), 'utf8'), before);
+      assert.equal(await other.get(manifestLockKey(dir)), 'other-worker', 'the new holder\'s lock is not released by the stale one');
+      await other.del(manifestLockKey(dir));
+      // The next job writes the totals: the 3 outputs, none lost to the failed writes.
+      assert.deepEqual((await recordPairOutput(c, 'tesg', job(dir, 3))).runs.map((r) => r.fused), [4]);
+      assert.deepEqual(manifest(dir).runs.map((r) => r.fused), [4]);
+    } finally {
+      c.disconnect();
+      other.disconnect();
+    }
+  });
+
+  test('withRedisLock: a holder stalled past the ttl finds the lock lost at assertHeld; renewals keep a live one', async () => {
+    const [c, other] = await Promise.all([openRedis(redis.url), openRedis(redis.url)]);
+    try {
+      // Stalled: the thread is blocked (as by a long synchronous step), no renewal runs, the key expires and another takes it.
+      await assert.rejects(
+        withRedisLock(c, 'tesg:test:stall', async (lock) => {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+          assert.equal(await other.set('tesg:test:stall', 'other', 'PX', 10_000, 'NX'), 'OK', 'expired while stalled');
+          await lock.assertHeld();
+        }, { ttlMs: 200, what: 'the test folder' }),
+        /^QueueError: lost the lock on the test folder \(Redis key tesg:test:stall\)/,
+      );
+      assert.equal(await other.get('tesg:test:stall'), 'other');
+      // Alive (not blocked) for 3 ttl: the renewals keep it, and it is released afterwards.
+      const held = await withRedisLock(c, 'tesg:test:alive', async (lock) => {
+        await new Promise((r) => setTimeout(r, 1200));
+        await lock.assertHeld();
+        return other.set('tesg:test:alive', 'other', 'NX');
+      }, { ttlMs: 400 });
+      assert.equal(held, null, 'still held after 3 ttl');
+      assert.equal(await other.exists('tesg:test:alive'), 0, 'released');
+    } finally {
+      c.disconnect();
+      other.disconnect();
+    }
+  });
+
+  test('a pair job whose record fails (damaged tesg-fuse.json) completes with a one-line warning; the manifest is left as it is; leftover manifest temp files are removed', async () => {
+    // Pairs untouched by the test above (it changed the first one's IR).
+    const dir = path.join(tmp, 'damaged');
+    mkdirSync(dir);
+    const damaged = '{"tool": "tesg fuse", "runs": [';
+    writeFileSync(path.join(dir, FUSE_MANIFEST), damaged);
+    const ir = path.join(IR, `${stems[2]}.png`), vi = path.join(VI, `${stems[2]}.png`), out = path.join(dir, `${stems[2]}.png`);
+    const fuse = { method: 'average', stretch: 'minmax', gray: false, quality: 95, params: {} } as const;
+    const d: PairJob = { kind: 'pair', format: 1, stem: stems[2], ir, vi, out, fuse, hash: await pairHash(ir, vi, out, fuse) };
+    const c = await openRedis(redis.url);
+    const warnings: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => (String(chunk).startsWith('tesg: warning:') ? (warnings.push(String(chunk)), true) : write(chunk, ...rest))) as typeof process.stderr.write;
+    try {
+      const r = await runPairJob({ updateProgress: async () => {} }, d, { redis: c, queue: 'damaged' });
+      assert.equal(r.out, out);
+      assert.ok(readFileSync(out).equals(readFileSync(path.join(REF, `${stems[2]}.png`))), 'the image is written');
+      assert.equal(await c.hget(fusedKey('damaged'), out), d.hash, 'and recorded as fused');
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0], new RegExp(`^tesg: warning: ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is written but not counted in ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/tesg-fuse\\.json: .*not valid JSON.*move it aside.*\n$`));
+      assert.equal(warnings[0].split('\n').length, 2, 'one line');
+      assert.equal(readFileSync(path.join(dir, FUSE_MANIFEST), 'utf8'), damaged, 'not replaced');
+
+      // Once the damaged file is moved aside, the next job's record counts both outputs; a dead writer's temp file is removed.
+      renameSync(path.join(dir, FUSE_MANIFEST), path.join(dir, 'tesg-fuse.json.damaged'));
+      const leftovers = ['.tesg-fuse.json.4242.1700000000000.tmp', `.${stems[3]}.png.4242.1700000000000.tmp`];
+      for (const f of leftovers) writeFileSync(path.join(dir, f), 'partial');
+      const d2 = { ...d, stem: stems[3], ir: path.join(IR, `${stems[3]}.png`), vi: path.join(VI, `${stems[3]}.png`), out: path.join(dir, `${stems[3]}.png`) };
+      await runPairJob({ updateProgress: async () => {} }, d2, { redis: c, queue: 'damaged' });
+      assert.equal(warnings.length, 1, warnings.join(''));
+      assert.deepEqual(manifest(dir).runs.map((r) => [r.method, r.fused]), [['average', 2]]);
+      assert.deepEqual(readdirSync(dir).sort(), [FUSE_MANIFEST, 'tesg-fuse.json.damaged', `${stems[2]}.png`, `${stems[3]}.png`].sort());
+    } finally {
+      process.stderr.write = write;
+      c.disconnect();
+    }
+  });
+});
+
+test('tesg-fuse.json: none is a fresh manifest; a damaged, foreign or unreadable one is an InputError naming it, and never replaced', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tesg-manifest-'));
+  try {
+    const file = path.join(dir, FUSE_MANIFEST);
+    assert.equal(await readFuseManifest(dir), null);
+    const run: FuseRunRecord = { date: '2026-01-01T00:00:00.000Z', tesgVersion: '0', command: 'tesg fuse', method: 'max', weights: null, sig: null, fused: 3, skipped: 0 };
+    await appendFuseManifest(dir, run);
+    await mergeFuseManifest(dir, { ...run, fused: 2 }, () => true);
+    assert.deepEqual((await readFuseManifest(dir))?.runs.map((r) => r.fused), [5]);
+    await mergeFuseManifest(dir, { ...run, fused: 7 }, () => true, { counts: 'set' });
+    assert.deepEqual((await readFuseManifest(dir))?.runs.map((r) => r.fused), [7]);
+    const cases: Array<[string, string, RegExp]> = [
+      ['damaged', '{"tool": "tesg fuse", "runs": [{"date"', /: not valid JSON \(.*\); the fuse manifest is damaged: move it aside/],
+      ['foreign', '{"name": "some other tool", "files": []}\n', /: not a tesg fuse manifest .*; move it aside/],
+      ['empty', '', /: not valid JSON/],
+    ];
+    for (const [what, text, pattern] of cases) {
+      writeFileSync(file, text);
+      const named = (err: unknown) => err instanceof InputError && err.file === file && err.message.startsWith(`${file}: `) && pattern.test(err.message) && !err.message.includes('\n');
+      await assert.rejects(readFuseManifest(dir), named, what);
+      await assert.rejects(mergeFuseManifest(dir, run, () => true), named, what);
+      await assert.rejects(appendFuseManifest(dir, run), named, what);
+      assert.equal(readFileSync(file, 'utf8'), text, `${what}: left as it was`);
+    }
+    // Not ENOENT, yet unreadable: a folder in its place.
+    rmSync(file);
+    mkdirSync(file);
+    await assert.rejects(mergeFuseManifest(dir, run, () => true), (err: unknown) => err instanceof InputError && /^.*tesg-fuse\.json: cannot read the fuse manifest \(EISDIR\); .*move it aside/.test(err.message));
+    assert.deepEqual(readdirSync(dir), [FUSE_MANIFEST], 'nothing written beside it');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

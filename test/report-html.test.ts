@@ -11,7 +11,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -199,4 +199,19 @@ describe('tesg eval --html (headless chromium)', { skip, timeout: 300_000 }, () 
     assert.match(about, /Average.*tesg fuse --method average/);
     assert.match(about, /Max.*tesg fuse --method max/);
   });
+});
+
+test('a damaged tesg-fuse.json costs only its provenance row: eval --html still writes the report and says why', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tesg-report-bad-manifest-'));
+  try {
+    const fused = path.join(dir, 'max');
+    await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'fuse', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', fused, '--method', 'max'], { cwd: ROOT });
+    writeFileSync(path.join(fused, 'tesg-fuse.json'), '{"runs": [ truncated');
+    await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'eval', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'),
+      '--fused', `Max=${fused}`, '--metrics', 'EN,SD', '--out', path.join(dir, 'eval'), '--workers', '1', '--html'], { cwd: ROOT });
+    const page = readFileSync(path.join(dir, 'eval', 'report.html'), 'utf8');
+    assert.match(page, /provenance not read: [^<]*tesg-fuse\.json/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

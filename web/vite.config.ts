@@ -97,6 +97,28 @@ function copySiteAssets(): Plugin {
  */
 const NODE_ONLY = ['node:fs', 'node:fs/promises', 'node:module', 'node:path', 'node:url', 'node:os', 'node:worker_threads', 'node:crypto', 'node:process', 'sharp', 'onnxruntime-node'];
 
+/** src/runtime/tfjs-node.cts, as src/ imports it (NodeNext: the compiled name, .cjs), and the page's stand-in. */
+const TFJS_NODE = path.join(ROOT, 'src', 'runtime', 'tfjs-node.cjs');
+const TFJS_BROWSER = path.join(ROOT, 'src', 'runtime', 'tfjs-browser.ts');
+
+/**
+ * src/ loads tfjs through src/runtime/tfjs-node.cts (CommonJS, require(): a faster Node start); the
+ * page gets the same exports through ESM imports (tfjs-browser.ts). Matched by the resolved path of the
+ * import, whatever its spelling ('./tfjs-node.cjs', '../../src/runtime/tfjs-node.cjs', ...), and only
+ * that file. In `plugins` and `worker.plugins`: Vite builds the workers with their own plugin list.
+ */
+function tfjsForBrowser(): Plugin {
+  return {
+    name: 'tesg-tfjs-browser',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (!importer || !/tfjs-node\.c[jt]s$/.test(source)) return null;
+      const file = path.resolve(path.dirname(importer.replace(/[?#].*$/, '')), source).replace(/\.cts$/, '.cjs');
+      return file === TFJS_NODE ? TFJS_BROWSER : null;
+    },
+  };
+}
+
 export default defineConfig({
   root: WEB,
   base: './',
@@ -106,13 +128,10 @@ export default defineConfig({
     conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions],
     alias: [
       ...NODE_ONLY.map((find) => ({ find: new RegExp(`^${find.replace('/', '\\/')}$`), replacement: path.join(WEB, 'src', 'node-stub.ts') })),
-      // src/ loads tfjs through src/runtime/tfjs-node.cts (CommonJS, require(): a faster Node start);
-      // the page gets the same exports through ESM imports.
-      { find: /^(\.\.?\/)+(runtime\/)?tfjs-node\.cjs$/, replacement: path.join(ROOT, 'src', 'runtime', 'tfjs-browser.ts') },
       // src/ imports its siblings as './x.js' (NodeNext); Vite resolves those to the .ts files itself.
     ],
   },
-  worker: { format: 'es' },
+  worker: { format: 'es', plugins: () => [tfjsForBrowser()] },
   build: {
     // TESG_WEB_OUT: build elsewhere (tests build a variant with a test network without touching web/dist).
     outDir: process.env.TESG_WEB_OUT ? path.resolve(process.env.TESG_WEB_OUT) : path.join(WEB, 'dist'),
@@ -121,5 +140,5 @@ export default defineConfig({
     chunkSizeWarningLimit: 4096,
     reportCompressedSize: false,
   },
-  plugins: [copySiteAssets()],
+  plugins: [tfjsForBrowser(), copySiteAssets()],
 });

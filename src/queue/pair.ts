@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { fuseFiles, type FuseStage } from '../fusion/index.js';
 import { pairHash, type PairJob } from './job.js';
+import { FUSE_MANIFEST } from '../report/provenance.js';
 import { recordPairOutput } from './manifest.js';
 import { fusedKey } from './redis.js';
 
@@ -11,7 +12,9 @@ import { fusedKey } from './redis.js';
  * pair, with the options the job was enqueued with, so the output bytes are the same. It writes
  * atomically (temp file + rename); a temp file left by a worker killed mid-write is removed first.
  * Afterwards the output is counted in its folder's tesg-fuse.json (./manifest.ts, as `tesg fuse` records
- * its runs) and recorded as fused from these inputs (`tesg queue add` then skips it).
+ * its runs) and recorded as fused from these inputs (`tesg queue add` then skips it). The image is the
+ * job's work: a failure to record it in tesg-fuse.json (a damaged manifest, a lock timeout) is a
+ * one-line warning on stderr, not a failed job (a retry would fuse the pair again for nothing).
  */
 export interface PairContext {
   redis: Redis;
@@ -57,7 +60,12 @@ export async function runPairJob(job: ProgressSink, d: PairJob, ctx: PairContext
     // Progress is a report, not a step of the work: a lost update must not fail the pair.
     onStage: (stage) => void job.updateProgress(STAGE_PERCENT[stage]).catch(() => {}),
   });
-  await recordPairOutput(ctx.redis, ctx.queue, d);
+  try {
+    await recordPairOutput(ctx.redis, ctx.queue, d);
+  } catch (err) {
+    const why = ((err as Error).message ?? String(err)).split('\n')[0];
+    process.stderr.write(`tesg: warning: ${d.out} is written but not counted in ${path.join(path.dirname(d.out), FUSE_MANIFEST)}: ${why}\n`);
+  }
   await ctx.redis.hset(fusedKey(ctx.queue), d.out, hash);
   return { out: d.out, seconds: (performance.now() - t0) / 1000, inputsChanged: hash !== d.hash };
 }

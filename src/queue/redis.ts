@@ -62,23 +62,67 @@ export const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then retur
 /** Compare-and-extend of a lock (KEYS[1], token ARGV[1], ms ARGV[2]), so only its holder renews it. */
 export const RENEW_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 
+/** What `withRedisLock` hands its critical section. */
+export interface RedisLock {
+  /**
+   * Throws a QueueError unless the lock is still ours (it expired after a stall longer than its ttl,
+   * or Redis lost it); when it is, extends it to a full ttl, so a write that follows at once is done
+   * under the lock even if the renewal timer stalls. Call it just before the write the lock protects.
+   */
+  assertHeld(): Promise<void>;
+}
+
+export interface RedisLockOptions {
+  /** Expiry of the key (default 30 s): a holder that dies without releasing frees it after this. */
+  ttlMs?: number;
+  /** Polling period while waiting (default 50 ms, with jitter). */
+  pollMs?: number;
+  /** Give up waiting after this long (default 2 x ttlMs, longer than a dead holder keeps it). */
+  waitMs?: number;
+  /** What the lock protects, for error messages (default: the key). */
+  what?: string;
+}
+
 /**
- * Run `fn` while holding the Redis lock `key` (SET NX PX with a random token): waits, polling every
- * `pollMs` (default 50 ms, with jitter), until the key is free; renews it every ttlMs / 3 while `fn`
- * runs, and releases it afterwards (only if still ours). A holder that dies without releasing frees
- * the key after `ttlMs` (default 30 s). For short critical sections shared by workers on several
- * machines (a read-modify-write of a file on the shared folder). Errors: fn's, and Redis's.
+ * Run `fn` while holding the Redis lock `key` (SET NX PX with a random token): waits, polling, until
+ * the key is free, at most `waitMs`; renews it every ttlMs / 3 while `fn` runs (compare-and-extend:
+ * a renewal that finds the key gone or someone else's marks the lock lost, and `lock.assertHeld()`
+ * then throws), and releases it afterwards (only if still ours). For short critical sections shared
+ * by workers on several machines (a read-modify-write of a file on the shared folder): `fn` calls
+ * `lock.assertHeld()` before it writes. Errors: a QueueError naming `what` when the wait times out or
+ * the lock was lost; fn's; Redis's.
  */
-export async function withRedisLock<T>(redis: Redis, key: string, fn: () => Promise<T>, opts: { ttlMs?: number; pollMs?: number } = {}): Promise<T> {
+export async function withRedisLock<T>(redis: Redis, key: string, fn: (lock: RedisLock) => Promise<T>, opts: RedisLockOptions = {}): Promise<T> {
   const ttl = opts.ttlMs ?? 30_000;
   const poll = opts.pollMs ?? 50;
+  const waitMs = opts.waitMs ?? 2 * ttl;
+  const what = opts.what ?? `Redis key ${key}`;
   const token = `${process.pid}.${randomBytes(8).toString('hex')}`;
+  const deadline = Date.now() + waitMs;
   while ((await redis.set(key, token, 'PX', ttl, 'NX')) !== 'OK') {
-    await new Promise((r) => setTimeout(r, poll * (0.5 + Math.random())));
+    if (Date.now() >= deadline) {
+      throw new QueueError(`gave up after ${(waitMs / 1000).toFixed(1)} s waiting for the lock on ${what} (Redis key ${key}): other workers held it all that time; retry later`);
+    }
+    await new Promise((r) => setTimeout(r, Math.min(poll * (0.5 + Math.random()), Math.max(1, deadline - Date.now()))));
   }
-  const renew = setInterval(() => void redis.eval(RENEW_LOCK, 1, key, token, String(ttl)).catch(() => {}), ttl / 3);
+  let lost = false;
+  const extend = async () => (await redis.eval(RENEW_LOCK, 1, key, token, String(ttl))) === 1;
+  const renew = setInterval(() => {
+    extend().then(
+      (ok) => (lost ||= !ok),
+      () => {}, // a transient Redis error: the next renewal (or assertHeld) tells
+    );
+  }, ttl / 3);
+  const lock: RedisLock = {
+    async assertHeld() {
+      if (lost || !(await extend())) {
+        lost = true;
+        throw new QueueError(`lost the lock on ${what} (Redis key ${key}) after a stall of over ${(ttl / 1000).toFixed(1)} s or a Redis restart; nothing was written, another worker may hold it now`);
+      }
+    },
+  };
   try {
-    return await fn();
+    return await fn(lock);
   } finally {
     clearInterval(renew);
     await redis.eval(RELEASE_LOCK, 1, key, token).catch(() => {});

@@ -10,6 +10,7 @@ import { summaryGrid } from '../eval/table.js';
 import { findMetric } from '../metrics/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { writeGallery } from './gallery.js';
+import { InputError } from '../errors.js';
 import { renderPage, type ProvenanceRow } from './page.js';
 import { distributionSvg } from './plots.js';
 import { commandLine, readFuseManifest, tesgVersion, type FuseRunRecord } from './provenance.js';
@@ -36,7 +37,15 @@ async function provenanceRows(r: EvalResult): Promise<ProvenanceRow[]> {
     { name: 'VI', dir: path.resolve(r.folders.vi), method: null, weights: null, sig: null, note: null },
   ];
   for (const [name, dir] of Object.entries(r.folders.fused)) {
-    const manifest = await readFuseManifest(dir);
+    let manifest: Awaited<ReturnType<typeof readFuseManifest>>;
+    try {
+      manifest = await readFuseManifest(dir);
+    } catch (err) {
+      // a damaged or foreign tesg-fuse.json must not cost the user the report: say so in its row
+      if (!(err instanceof InputError)) throw err;
+      rows.push({ name, dir: path.resolve(dir), method: null, weights: null, sig: null, note: `provenance not read: ${err.message}` });
+      continue;
+    }
     const last = manifest?.runs.at(-1);
     if (!manifest || !last) {
       rows.push({ name, dir: path.resolve(dir), method: null, weights: null, sig: null, note: 'no tesg-fuse.json: method, weights and SIG not recorded' });

@@ -3,12 +3,14 @@
  * folder (`tesg-fuse.json`: method, weights, SIG, command line, date, one entry per run) so that
  * `tesg eval --html` can say which weights and SIG made each method's images. `tesg worker` keeps the
  * same manifest for the pairs it fuses (one entry per `tesg queue add`, src/queue/manifest.ts). Folders fused by other
- * tools have no manifest; the report then says "not recorded".
+ * tools have no manifest; the report then says "not recorded". A tesg-fuse.json that cannot be read or
+ * is not ours is an error, never silently replaced (it would take every earlier run's record with it).
  */
 import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InputError } from '../errors.js';
 import { LEXICON_ID } from '../semantics/lexicon-encoder.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
@@ -99,39 +101,73 @@ export async function fuseRunRecord(o: {
   };
 }
 
-/** The manifest of a folder, or null when there is none or it is not ours. */
+/**
+ * The manifest of a folder, or null when it has none (no tesg-fuse.json). Anything else that keeps it
+ * from being read (a read error, invalid JSON, a file of that name that is not ours) is an InputError
+ * naming the file: the callers that update the manifest would otherwise start a fresh one and replace
+ * the file, losing every earlier run's record.
+ */
 export async function readFuseManifest(dir: string): Promise<FuseManifest | null> {
+  const file = path.join(dir, FUSE_MANIFEST);
+  let text: string;
   try {
-    const doc = JSON.parse(await fs.readFile(path.join(dir, FUSE_MANIFEST), 'utf8')) as FuseManifest;
-    return doc?.tool === 'tesg fuse' && Array.isArray(doc.runs) ? doc : null;
-  } catch {
-    return null;
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    throw new InputError(file, `cannot read the fuse manifest (${code ?? (err as Error).message}); fix its permissions, or move it aside to let tesg start a new one`);
   }
+  let doc: Partial<FuseManifest> | null;
+  try {
+    doc = JSON.parse(text) as Partial<FuseManifest> | null;
+  } catch (err) {
+    throw new InputError(file, `not valid JSON (${(err as Error).message.split('\n')[0]}); the fuse manifest is damaged: move it aside (tesg then starts a new one)`);
+  }
+  if (doc?.tool !== 'tesg fuse' || !Array.isArray(doc.runs)) {
+    throw new InputError(file, 'not a tesg fuse manifest (no "tool": "tesg fuse" with a "runs" list); move it aside, tesg keeps its record under that name');
+  }
+  return doc as FuseManifest;
 }
 
-/** Add a run to the folder's manifest (atomically; the previous runs are kept, since a resumed run may mix settings). */
+/**
+ * Add a run to the folder's manifest (atomically; the previous runs are kept, since a resumed run may
+ * mix settings). Errors: readFuseManifest's InputError (the file is left as it is).
+ */
 export async function appendFuseManifest(dir: string, run: FuseRunRecord): Promise<void> {
   const doc = (await readFuseManifest(dir)) ?? { tool: 'tesg fuse', runs: [] };
   doc.runs.push(run);
   await writeFileAtomic(path.join(dir, FUSE_MANIFEST), JSON.stringify(doc, null, 1) + '\n');
 }
 
+export interface MergeOptions {
+  /**
+   * 'add' (default): the matching entry gets `fused + run.fused` and `skipped + run.skipped`.
+   * 'set': it gets `run.fused` and `run.skipped` as they are (the caller keeps the totals, as the queue does in Redis).
+   */
+  counts?: 'add' | 'set';
+  /** Called after the manifest is read and merged, just before it is written; throwing aborts the write (the queue checks its lock here). */
+  beforeWrite?: () => Promise<void>;
+}
+
 /**
- * Count one more output of a run in the folder's manifest: the run that `same` picks gets
- * `fused + run.fused`, `skipped + run.skipped` and `run.date`, and moves to the end (the latest
- * writer is last, as the report reads it); when none matches, `run` is appended. Written atomically;
- * concurrent callers on the same folder must be serialised by the caller (the queue holds a Redis
- * lock, src/queue/manifest.ts). Returns the manifest written.
+ * Count outputs of a run in the folder's manifest: the run that `same` picks gets its counts updated
+ * (see MergeOptions.counts) and `run.date`, and moves to the end (the latest writer is last, as the
+ * report reads it); when none matches, `run` is appended. Written atomically; concurrent callers on
+ * the same folder must be serialised by the caller (the queue holds a Redis lock,
+ * src/queue/manifest.ts). Returns the manifest written. Errors: readFuseManifest's InputError (a
+ * damaged or foreign file is left as it is, never replaced), beforeWrite's.
  */
-export async function mergeFuseManifest(dir: string, run: FuseRunRecord, same: (earlier: FuseRunRecord) => boolean): Promise<FuseManifest> {
+export async function mergeFuseManifest(dir: string, run: FuseRunRecord, same: (earlier: FuseRunRecord) => boolean, opts: MergeOptions = {}): Promise<FuseManifest> {
   const doc: FuseManifest = (await readFuseManifest(dir)) ?? { tool: 'tesg fuse', runs: [] };
   const i = doc.runs.findIndex(same);
   if (i < 0) {
     doc.runs.push(run);
   } else {
     const [earlier] = doc.runs.splice(i, 1);
-    doc.runs.push({ ...earlier, date: run.date, fused: earlier.fused + run.fused, skipped: earlier.skipped + run.skipped });
+    const add = (opts.counts ?? 'add') === 'add';
+    doc.runs.push({ ...earlier, date: run.date, fused: add ? earlier.fused + run.fused : run.fused, skipped: add ? earlier.skipped + run.skipped : run.skipped });
   }
+  await opts.beforeWrite?.();
   await writeFileAtomic(path.join(dir, FUSE_MANIFEST), JSON.stringify(doc, null, 1) + '\n');
   return doc;
 }

@@ -20,6 +20,8 @@ export const WEIGHTS_FILE = 'tesg.safetensors';
 const STATE_KEY = 'tesg_train';
 /** Metadata key of the SIG that made the training cache (its sig.json header as JSON), in checkpoints and weights. */
 export const SIG_KEY = 'tesg_sig';
+/** Metadata key of a fine-tuning run's origin (InitRecord as JSON), in its checkpoints and weights. */
+export const INIT_KEY = 'tesg_init';
 
 export interface TrainState {
   step: number;
@@ -37,6 +39,18 @@ export interface TrainState {
   clipGradNorm?: number;
   /** The SIG cache header (sig.json) the run trained on; `previous` lists earlier ones and their last step. */
   sig?: TrainedSig;
+  /** A fine-tuning run (`--init-weights`): the weights file it started from, and that file's training record. */
+  init?: InitRecord;
+}
+
+/** Where a fine-tuning run's initial weights came from. */
+export interface InitRecord {
+  /** The path as given to --init-weights. */
+  weights: string;
+  /** The SIG those weights were trained with (their `tesg_sig`), when recorded. */
+  sig?: TrainedSig;
+  /** Their own `tesg_init`, so a chain of fine-tunings stays traceable. */
+  init?: InitRecord;
 }
 
 /** What `tesg_sig` holds: the SIG cache's sig.json header, and any other SIG an earlier part of the run used. */
@@ -68,6 +82,7 @@ export async function saveCheckpoint(outDir: string, model: TesgModel, adam: Ada
   const file = checkpointPath(outDir);
   const metadata: Record<string, string> = { [STATE_KEY]: JSON.stringify(state) };
   if (state.sig) metadata[SIG_KEY] = JSON.stringify(state.sig);
+  if (state.init) metadata[INIT_KEY] = JSON.stringify(state.init);
   const tfile = await model.toTensorFile({ tensors, metadata });
   await writeTensorFile(file, tfile);
   return file;

@@ -8,9 +8,9 @@ import { ensureGradients, tf } from '../model/tfjs.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { createProgress } from '../util/progress.js';
 import { AdamW, DEFAULT_ADAMW } from './adamw.js';
-import type { TrainState } from './checkpoint.js';
-import { hasCheckpoint, loadCheckpoint, removeStaleTempFiles, saveCheckpoint, SIG_KEY, WEIGHTS_FILE } from './checkpoint.js';
-import { writeTensorFile } from '../model/safetensors.js';
+import type { InitRecord, TrainedSig, TrainState } from './checkpoint.js';
+import { hasCheckpoint, INIT_KEY, loadCheckpoint, removeStaleTempFiles, saveCheckpoint, SIG_KEY, WEIGHTS_FILE } from './checkpoint.js';
+import { readTensorFileMetadata, writeTensorFile } from '../model/safetensors.js';
 import type { Batch, TrainPair, TrainSample } from './data.js';
 import { BatchSampler } from './data.js';
 import type { LossWeights } from './losses.js';
@@ -74,6 +74,12 @@ export interface TrainOptions {
   clipGradNorm?: number;
   /** The SIG cache header (sig.json) the data comes from; recorded as `tesg_sig` in the checkpoint and weights. */
   sig?: Record<string, unknown>;
+  /**
+   * Fine-tune: a new run starts from this weights file's parameters and config (a fresh optimizer,
+   * schedule and sampler; `model` must be empty). Its text encoder must match the SIG cache's.
+   * Recorded in the checkpoint (`init`). Ignored on resume (the checkpoint holds the weights).
+   */
+  initWeights?: string;
 }
 
 export const DEFAULT_TRAIN_OPTIONS = {
@@ -229,7 +235,7 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
       throw new UsageError(`${opts.outDir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
     }
     const first = await data.load(data.pairs[0]);
-    model = TesgModel.create(withTextEncoder(opts.model, first), opts.seed);
+    model = opts.initWeights ? await initialWeights(opts, first, log) : TesgModel.create(withTextEncoder(opts.model, first), opts.seed);
     adam = new AdamW({ ...DEFAULT_ADAMW, lr: opts.lr, weightDecay: opts.weightDecay });
     state = {
       step: 0,
@@ -241,6 +247,7 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
       seed: opts.seed,
       elapsedSec: 0,
       ...newRunSettings(opts),
+      ...(opts.initWeights ? { init: await initRecord(opts.initWeights) } : {}),
     };
     await writeFileAtomic(csvPath, CSV_HEADER + '\n');
   }
@@ -313,7 +320,10 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
     }
     progress.done();
     const weightsFile = path.join(opts.outDir, WEIGHTS_FILE);
-    await writeTensorFile(weightsFile, await model.toTensorFile(state.sig ? { metadata: { [SIG_KEY]: JSON.stringify(state.sig) } } : undefined));
+    const metadata: Record<string, string> = {};
+    if (state.sig) metadata[SIG_KEY] = JSON.stringify(state.sig);
+    if (state.init) metadata[INIT_KEY] = JSON.stringify(state.init);
+    await writeTensorFile(weightsFile, await model.toTensorFile(Object.keys(metadata).length > 0 ? { metadata } : undefined));
     return { step: state.step, losses: last, weightsFile, checkpointFile, elapsedSec: state.elapsedSec };
   } finally {
     model.dispose();
@@ -322,6 +332,40 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
 }
 
 /** A new model's text encoder is the one the data's SIG cache used (its id and F_t shape). */
+/** The model of a fine-tuning run: the weights file's, checked against the training data's text embeddings. */
+async function initialWeights(opts: TrainOptions, first: TrainSample, log: (l: string) => void): Promise<TesgModel> {
+  const file = opts.initWeights!;
+  if (Object.keys(opts.model).length > 0) throw new UsageError(`--init-weights ${file} brings its own model config: drop the model options (${Object.keys(opts.model).join(', ')})`);
+  const model = await TesgModel.load(file);
+  const c = model.config;
+  if (c.text_encoder !== first.sig.textEncoderId || c.text_tokens * c.text_dim !== first.sig.embedding.length) {
+    model.dispose();
+    throw new MismatchError(`${file}: the weights take '${c.text_encoder}' embeddings (${c.text_tokens}x${c.text_dim}) but the SIG cache holds '${first.sig.textEncoderId}' (${first.sig.embedding.length} values): use a cache made with the same text encoder`);
+  }
+  const theirs = (await readTensorFileMetadata(file))[SIG_KEY];
+  const theirMasker = theirs ? ((JSON.parse(theirs) as TrainedSig).header?.masker as string | undefined) : undefined;
+  if (opts.sig && theirMasker !== undefined && theirMasker !== opts.sig.masker) {
+    log(`note: ${file} was trained with the SIG masker '${theirMasker}', this cache has '${String(opts.sig.masker)}'`);
+  }
+  log(`fine-tuning from ${file} (its config; a fresh optimizer, lr schedule and sampler)`);
+  return model;
+}
+
+/** What the checkpoint records of --init-weights: the path and the file's own SIG and init records. */
+async function initRecord(file: string): Promise<InitRecord> {
+  const meta = await readTensorFileMetadata(file);
+  const parse = <T>(key: string): T | undefined => {
+    try {
+      return meta[key] ? (JSON.parse(meta[key]) as T) : undefined;
+    } catch {
+      return undefined; // a malformed record is not worth failing a run for; the path is kept
+    }
+  };
+  const sig = parse<TrainedSig>(SIG_KEY);
+  const init = parse<InitRecord>(INIT_KEY);
+  return { weights: file, ...(sig ? { sig } : {}), ...(init ? { init } : {}) };
+}
+
 function withTextEncoder(cfg: Partial<ModelConfig>, first: TrainSample): Partial<ModelConfig> {
   const id = first.sig.textEncoderId;
   if (cfg.text_encoder !== undefined && cfg.text_encoder !== id) {

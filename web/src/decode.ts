@@ -10,10 +10,13 @@ import type { Image8 } from '../../src/image/types.js';
 /**
  * Image files to 8-bit gray or RGB in the browser, with the CLI's rules (src/image/read.ts): the
  * format from the first bytes, gray stored as one channel stays one channel, alpha dropped, palettes
- * expanded, 16-bit PNG/TIFF mapped to 8-bit with the same stretch. PNG and TIFF are decoded in
- * JavaScript (exact bytes, no colour management), BMP with the CLI's own decoder, JPEG by the browser
- * (libjpeg-turbo, as sharp). One known difference: the browser applies a JPEG's EXIF orientation, the CLI
- * does not (fusion pairs from cameras carry none).
+ * expanded, 16-bit PNG/TIFF mapped to 8-bit with the same stretch, and the same orientation (as
+ * OpenCV's imread): a JPEG's EXIF orientation (applied by the browser's decoder), a PNG's eXIf
+ * orientation (an eXIf chunk before the image data, as libvips reads it) and a TIFF's Orientation tag
+ * (274) turn and/or mirror the stored pixels into the upright image (`orient` below, the transforms of
+ * OpenCV's ApplyExifOrientation). PNG and TIFF are decoded in JavaScript (exact bytes, no colour
+ * management), BMP with the CLI's own decoder (BMP has no orientation), JPEG by the browser
+ * (libjpeg-turbo, as sharp).
  */
 
 export async function decodeImage(bytes: Uint8Array, file: string, stretch: Stretch16 = DEFAULT_STRETCH): Promise<Image8> {
@@ -49,17 +52,26 @@ function fromPng(bytes: Uint8Array, file: string, stretch: Stretch16): Image8 {
     // Indexed: expand with the palette (RGB, as sharp does; a tRNS alpha is dropped).
     const rgb = convertIndexedToRgb(png);
     const stored = rgb.length / (width * height);
-    return toImage8(rgb, width, height, stored, 3, false, stretch, file);
+    return orient(toImage8(rgb, width, height, stored, 3, false, stretch, file), pngOrientation(bytes));
   }
   if (depth !== 8 && depth !== 16) throw new InputError(file, `unsupported PNG bit depth ${depth}; export the image as 8- or 16-bit`);
   const colour = png.channels <= 2 ? 1 : 3;
-  return toImage8(png.data, width, height, png.channels, colour, depth === 16, stretch, file);
+  return orient(toImage8(png.data, width, height, png.channels, colour, depth === 16, stretch, file), pngOrientation(bytes));
 }
 
 function fromTiff(bytes: Uint8Array, file: string, stretch: Stretch16): Image8 {
   let ifd: ReturnType<typeof decodeTiff>[number] | undefined;
+  // The decoder refuses Orientation other than 1: decode a copy tagged 1, then orient as the tag said.
+  const tag = tiffOrientationTag(bytes);
+  const orientation = tag?.value ?? 1;
+  let stored = bytes;
+  if (tag && tag.value !== 1) {
+    stored = bytes.slice();
+    new DataView(stored.buffer, stored.byteOffset, stored.byteLength).setUint16(tag.offset, 1, tag.little);
+  }
   try {
-    [ifd] = decodeTiff(bytes);
+    // The first page, as sharp reads it.
+    [ifd] = decodeTiff(stored, { pages: [0] });
   } catch (err) {
     const msg = (err as Error).message;
     // The JavaScript decoder knows uncompressed, LZW, Deflate and PackBits TIFFs, not JPEG-in-TIFF.
@@ -71,9 +83,95 @@ function fromTiff(bytes: Uint8Array, file: string, stretch: Stretch16): Image8 {
   if (ifd.sampleFormat === 3 || (bits !== 8 && bits !== 16)) {
     throw new InputError(file, `unsupported sample type '${ifd.sampleFormat === 3 ? 'float' : `${bits}-bit`}' in TIFF; expected 8- or 16-bit unsigned integers, export the image as 8- or 16-bit`);
   }
-  const stored = ifd.samplesPerPixel;
-  const colour = stored - (ifd.alpha ? 1 : 0) === 1 ? 1 : 3;
-  return toImage8(ifd.data, ifd.width, ifd.height, stored, colour, bits === 16, stretch, file);
+  const samples = ifd.samplesPerPixel;
+  const colour = samples - (ifd.alpha ? 1 : 0) === 1 ? 1 : 3;
+  return orient(toImage8(ifd.data, ifd.width, ifd.height, samples, colour, bits === 16, stretch, file), orientation);
+}
+
+/**
+ * The Orientation tag (274, one SHORT) of a classic TIFF's first IFD: its value and where the value
+ * is stored; null when absent or the header is not one this reads (the decoder then reports it).
+ */
+function tiffOrientationTag(b: Uint8Array): { value: number; offset: number; little: boolean } | null {
+  if (b.length < 8) return null;
+  const little = b[0] === 0x49;
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (view.getUint16(2, little) !== 42) return null;
+  const ifd = view.getUint32(4, little);
+  if (ifd + 2 > b.length) return null;
+  const count = view.getUint16(ifd, little);
+  for (let k = 0; k < count; k++) {
+    const o = ifd + 2 + 12 * k;
+    if (o + 12 > b.length) return null;
+    if (view.getUint16(o, little) !== 274) continue;
+    if (view.getUint16(o + 2, little) !== 3 || view.getUint32(o + 4, little) !== 1) return null;
+    return { value: view.getUint16(o + 8, little), offset: o + 8, little };
+  }
+  return null;
+}
+
+/**
+ * The Orientation (tag 274) of a PNG's eXIf chunk (a TIFF-structured EXIF block), or 1 when there is
+ * none. Only an eXIf before the first IDAT counts, as libvips (the CLI's decoder) reads it.
+ */
+export function pngOrientation(b: Uint8Array): number {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 8; i + 8 <= b.length; ) {
+    const len = view.getUint32(i);
+    const type = String.fromCharCode(b[i + 4], b[i + 5], b[i + 6], b[i + 7]);
+    if (type === 'IDAT' || type === 'IEND') return 1;
+    if (type === 'eXIf') return exifOrientation(b.subarray(i + 8, Math.min(b.length, i + 8 + len)));
+    i += 12 + len;
+  }
+  return 1;
+}
+
+/** Orientation (tag 274, SHORT) from the first IFD of a TIFF-structured EXIF block; 1 when absent or malformed. */
+function exifOrientation(e: Uint8Array): number {
+  if (e.length < 8) return 1;
+  const little = e[0] === 0x49 && e[1] === 0x49;
+  if (!little && !(e[0] === 0x4d && e[1] === 0x4d)) return 1;
+  const view = new DataView(e.buffer, e.byteOffset, e.byteLength);
+  const ifd = view.getUint32(4, little);
+  if (ifd + 2 > e.length) return 1;
+  const count = view.getUint16(ifd, little);
+  for (let k = 0; k < count; k++) {
+    const o = ifd + 2 + 12 * k;
+    if (o + 12 > e.length) return 1;
+    if (view.getUint16(o, little) === 274) return view.getUint16(o + 2, little) === 3 ? view.getUint16(o + 8, little) : 1;
+  }
+  return 1;
+}
+
+/**
+ * EXIF/TIFF orientation 1-8 applied to the stored pixels, giving the upright image (width and height
+ * swap for 5-8), as OpenCV's ApplyExifOrientation and sharp's autoOrient (src/image/read.ts): 2 mirror
+ * left-right, 3 turn 180, 4 mirror top-bottom, 5 transpose, 6 turn 90 clockwise, 7 transverse, 8 turn
+ * 90 counter-clockwise. Any other value leaves the image as it is. Whole pixels move, no resampling.
+ */
+export function orient(img: Image8, orientation: number): Image8 {
+  if (!Number.isInteger(orientation) || orientation < 2 || orientation > 8) return img;
+  const { width: w, height: h, channels: c } = img;
+  const swap = orientation >= 5;
+  const ow = swap ? h : w, oh = swap ? w : h;
+  // Stored (x, y) of upright pixel (x, y).
+  const at: (x: number, y: number) => number = {
+    2: (x: number, y: number) => y * w + (w - 1 - x),
+    3: (x: number, y: number) => (h - 1 - y) * w + (w - 1 - x),
+    4: (x: number, y: number) => (h - 1 - y) * w + x,
+    5: (x: number, y: number) => x * w + y,
+    6: (x: number, y: number) => (h - 1 - x) * w + y,
+    7: (x: number, y: number) => (h - 1 - x) * w + (w - 1 - y),
+    8: (x: number, y: number) => x * w + (w - 1 - y),
+  }[orientation]!;
+  const data = new Uint8Array(w * h * c);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      const from = at(x, y) * c, to = (y * ow + x) * c;
+      for (let k = 0; k < c; k++) data[to + k] = img.data[from + k];
+    }
+  }
+  return { width: ow, height: oh, channels: c, data };
 }
 
 /** Number of colour components in a JPEG's frame header (1 = gray), or 3 when not found. */

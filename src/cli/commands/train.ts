@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
 import type { ModelConfig } from '../../model/config.js';
 import { sizeMultiple, validateModelConfig } from '../../model/config.js';
+import { CONFIG_KEY } from '../../model/model.js';
+import { readTensorFileMetadata } from '../../model/safetensors.js';
 import { MODEL_PRESETS, modelPreset } from '../../model/presets.js';
 import { initBackend } from '../../runtime/backend.js';
 import { loadTorch, torchUnavailableReason } from '../../runtime/torch.js';
@@ -44,6 +46,7 @@ interface TrainCliOptions {
   tivr: boolean;
   gaf: boolean;
   lossWeights?: string;
+  initWeights?: string;
   backend: string;
   replicas: string;
   threads: string;
@@ -82,6 +85,7 @@ export function parseLossWeights(s: string | undefined): LossWeights {
 /** Model options: an options file (JSON, config keys) overridden by flags. */
 async function modelOptions(o: TrainCliOptions): Promise<Partial<ModelConfig>> {
   if (o.config && o.modelConfig) throw new UsageError('--config and --model-config are the same option: give one');
+  if (o.initWeights !== undefined) return initModelOptions(o);
   const file = o.modelConfig ?? o.config;
   let fromFile: Record<string, unknown> = {};
   if (file) {
@@ -109,6 +113,31 @@ async function modelOptions(o: TrainCliOptions): Promise<Partial<ModelConfig>> {
   return merged as Partial<ModelConfig>;
 }
 
+/**
+ * --init-weights: the model config is the file's; model flags would silently differ from it, so
+ * they are refused. Returns {} (the trainer loads the file) after the crop check with its config.
+ */
+async function initModelOptions(o: TrainCliOptions): Promise<Partial<ModelConfig>> {
+  const file = o.initWeights!;
+  if (o.resume) throw new UsageError(`--init-weights starts a new run from ${file}; --resume continues the checkpoint in --out: give one of them`);
+  const given = ([['--config', o.config ?? o.modelConfig], ['--preset', o.preset], ['--dim', o.dim], ['--heads', o.heads], ['--mask-on', o.maskOn], ['--output', o.output],
+    ['--no-mgca', o.mgca === false || undefined], ['--no-tivr', o.tivr === false || undefined], ['--no-gaf', o.gaf === false || undefined]] as const)
+    .filter(([, v]) => v !== undefined).map(([k]) => k);
+  if (given.length > 0) throw new UsageError(`--init-weights ${file} brings its own model config: drop ${given.join(', ')}`);
+  const raw = (await readTensorFileMetadata(file))[CONFIG_KEY];
+  if (!raw) throw new InputError(file, `no '${CONFIG_KEY}' in the metadata: not a tesg weights file (give a tesg.safetensors or checkpoint.safetensors)`);
+  const cfg = validateModelConfig(JSON.parse(raw) as Record<string, unknown>, `${file} (${CONFIG_KEY})`);
+  const m = sizeMultiple(cfg);
+  if (Number(o.crop) % m !== 0) throw new UsageError(`--crop ${o.crop} must be a multiple of ${m} for ${file}'s model (its size multiple: one factor 2 per level)`);
+  return {};
+}
+
+/** The config training will use: --init-weights' file's, else the options' (validated). */
+async function effectiveConfig(o: TrainCliOptions, model: Partial<ModelConfig>): Promise<ModelConfig> {
+  if (o.initWeights === undefined) return validateModelConfig(model as Record<string, unknown>);
+  return validateModelConfig(JSON.parse((await readTensorFileMetadata(o.initWeights))[CONFIG_KEY]) as Record<string, unknown>);
+}
+
 async function runTrain(o: TrainCliOptions): Promise<void> {
   if (!['auto', 'torch', 'wasm', 'cpu'].includes(o.backend)) throw new UsageError(`--backend must be auto, torch, wasm or cpu, got '${o.backend}'`);
   // libtorch computes the gradients when its addon is built (native/); tfjs keeps the model, AdamW
@@ -129,8 +158,8 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
   const model = await modelOptions(o);
   // Known defect: on tfjs the gradient of base.vi_y (base_fusion 'max') disagrees with libtorch and
   // with finite differences (test/runtime-torch-unet.test.ts), so such models train on libtorch only.
-  if (!torch && !o.resume && validateModelConfig(model as Record<string, unknown>).base_fusion !== 'none') {
-    throw new UsageError(`base_fusion '${String(model.base_fusion)}' trains on libtorch only (its tfjs gradient is wrong, see docs/model.md); build the native addon (npm run build:native) and use --backend torch`);
+  if (!torch && !o.resume && (await effectiveConfig(o, model)).base_fusion !== 'none') {
+    throw new UsageError(`base_fusion '${(await effectiveConfig(o, model)).base_fusion}' trains on libtorch only (its tfjs gradient is wrong, see docs/model.md); build the native addon (npm run build:native) and use --backend torch`);
   }
   process.stderr.write(`tesg train: ${pairs.length} pairs from ${o.data}, SIG cache ${o.sig}, backend ${torch ? `libtorch (${replicas} replica(s) x ${o.threads} thread(s); tfjs-${backend.backend} for AdamW and checkpoints)` : backend.backend}` +
     (o.resume ? `; resuming ${o.out}: model config, batch, crop, lr, lr schedule, clipping, seed and loss weights come from its checkpoint` : '') + '\n');
@@ -155,6 +184,7 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
       scheduleSteps: o.scheduleSteps === undefined ? undefined : int('schedule-steps', o.scheduleSteps),
       clipGradNorm: num('clip-grad-norm', o.clipGradNorm),
       sig: sigHeader,
+      initWeights: o.initWeights,
     },
     { pairs, load: (p) => loadSample(p, sig) },
   );
@@ -188,6 +218,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the initial weights and of the crops/flips', String(d.seed))
     .option('--checkpoint-every <n>', 'write a checkpoint every N steps (a kill loses at most N)', String(d.checkpointEvery))
     .option('--resume', 'continue the checkpoint in --out exactly (its config, optimizer, RNG)')
+    .option('--init-weights <file>', 'fine-tune: start a new run from these weights (a tesg.safetensors or checkpoint; their config, a fresh optimizer and lr schedule), e.g. the shipped model on your own data')
     .option('--config <file>', 'JSON options file with model config keys (dim, heads, level_dims, ...; see docs/model.md)')
     .option('--model-config <file>', 'the same as --config')
     .option('--preset <name>', `model preset (${Object.keys(MODEL_PRESETS).join(', ')}; src/model/presets.ts); an options file and flags override its keys`)
