@@ -48,7 +48,14 @@ test('a classic fuse loads neither tfjs nor onnxruntime nor other commands', asy
 test('the default (network) fuse: tfjs without its gradients, no other command, every phase marked in order', async () => {
   const { modules, marks } = await fuseTraced('tesg', []);
   assert.ok(loaded(modules, '@tensorflow/tfjs-core'), 'the SIG detector runs on tfjs');
-  assert.ok(loaded(modules, 'onnxruntime-node'), 'the network runs on onnxruntime');
+  // The network runs on onnxruntime on a worker thread, which alone loads onnxruntime-node
+  // (test/export-onnx-metadata.test.ts checks the main thread's CommonJS cache). The ONNX file's
+  // config comes from src/export/onnx-metadata.ts, without the export's modules (network builder,
+  // model, training, onnx-proto), which no thread of a fuse loads.
+  assert.ok(loaded(modules, '/src/runtime/onnx-thread.ts'), 'the network runs on the onnxruntime worker');
+  for (const part of ['/src/export/export.ts', '/src/model/model.ts', '/src/training/', 'onnx-proto']) {
+    assert.ok(!loaded(modules, part), `loaded ${part}: ${modules.filter((u) => u.includes(part)).slice(0, 2).join(', ')}`);
+  }
   assert.ok(!loaded(modules, 'register_all_gradients'), 'inference loads no gradient functions');
   assert.ok(!loaded(modules, '/src/cli/commands/train.ts'));
   assert.deepEqual(marks.map((m) => m.name), [

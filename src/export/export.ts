@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { ModelConfig } from '../model/config.js';
 import { validateModelConfig, viChannels } from '../model/config.js';
@@ -10,7 +9,8 @@ import type { NamedArray } from '../model/params.js';
 import { readTensorFile } from '../model/safetensors.js';
 import { SIG_KEY } from '../training/checkpoint.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { ONNX_OPSET, readOnnxMetadata } from './onnx-writer.js';
+import { ONNX_CONFIG_KEY, ONNX_OUTPUT, ONNX_SIG_KEY } from './onnx-metadata.js';
+import { ONNX_OPSET } from './onnx-writer.js';
 
 /**
  * ONNX export of the TeSG network: the one definition (src/model/network.ts) run with the graph
@@ -26,18 +26,9 @@ import { ONNX_OPSET, readOnnxMetadata } from './onnx-writer.js';
  * U-shape's stride-2 down-samplings need them. OnnxFuser (./onnx-fuse.ts) and the browser app pad
  * symmetrically to it and crop back, as TesgModel.predict.
  */
-export const ONNX_INPUTS = ['ir', 'vi', 'mask', 'text'] as const;
-export const ONNX_OUTPUT = 'fused';
-/** metadata_props key holding the model config (the same JSON as in the weights file). */
-export const ONNX_CONFIG_KEY = CONFIG_KEY;
-/**
- * metadata_props key holding the SIG the network was trained with: the weights file's `tesg_sig`
- * record (the training SIG cache's sig.json header, JSON), copied verbatim, so the exported file
- * alone tells which built-in SIG to run with it (the browser app reads it; `tesg fuse` reads the
- * same record from the weights, trainedSigVersion in src/fusion/tesg-method.ts). Absent when the
- * weights have none (tesg-v1, trained before the record existed: SIG v1).
- */
-export const ONNX_SIG_KEY = SIG_KEY;
+export { ONNX_CONFIG_KEY, ONNX_INPUTS, ONNX_OUTPUT, ONNX_SIG_KEY, readOnnxConfig, readOnnxMetadataProps } from './onnx-metadata.js';
+// ./onnx-metadata.ts spells the keys out (it must not load the model and training modules): the same keys.
+if (ONNX_CONFIG_KEY !== CONFIG_KEY || ONNX_SIG_KEY !== SIG_KEY) throw new Error('ONNX metadata keys differ from the weights file keys');
 
 export interface ExportReport {
   bytes: Uint8Array;
@@ -89,23 +80,4 @@ export async function exportWeightsFile(weightsFile: string, out: string, option
   }
   await writeFileAtomic(out, report.bytes);
   return sig ? { ...report, config, sig } : { ...report, config };
-}
-
-/** The model config stored in an exported ONNX file. */
-export async function readOnnxConfig(onnxFile: string): Promise<ModelConfig> {
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(onnxFile);
-  } catch (err) {
-    throw new InputError(onnxFile, `cannot read the ONNX model (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  let meta: Record<string, string>;
-  try {
-    meta = readOnnxMetadata(bytes);
-  } catch {
-    throw new InputError(onnxFile, 'not an ONNX model file; export one with `tesg export --weights FILE --out model.onnx`');
-  }
-  const raw = meta[ONNX_CONFIG_KEY];
-  if (!raw) throw new InputError(onnxFile, `no '${ONNX_CONFIG_KEY}' metadata: not exported by \`tesg export\``);
-  return validateModelConfig(JSON.parse(raw) as Record<string, unknown>, `${onnxFile} (${ONNX_CONFIG_KEY})`);
 }

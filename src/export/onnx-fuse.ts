@@ -5,9 +5,9 @@ import type { ModelConfig } from '../model/config.js';
 import { sizeMultiple } from '../model/config.js';
 import type { FuseInput } from '../model/model.js';
 import { outChannels } from '../model/network.js';
-import { OnnxModel } from '../runtime/onnx.js';
+import type { OnnxModel, OnnxModelOptions } from '../runtime/onnx.js';
 import { OnnxThreadModel } from '../runtime/onnx-thread.js';
-import { ONNX_OUTPUT, readOnnxConfig } from './export.js';
+import { ONNX_OUTPUT, readOnnxConfig } from './onnx-metadata.js';
 import type { Rect } from './layout.js';
 import { cropChw, networkOutputToImage, networkPlanes, padChwSymmetric } from './layout.js';
 import { runTiled } from './tiling.js';
@@ -80,12 +80,40 @@ export class OnnxFuser {
     readonly threads: number,
   ) {}
 
+  /**
+   * Cold start (docs/onnx-export.md): this module loads neither onnxruntime-node nor the export's
+   * modules. With `worker` the worker thread starts first, and only it loads onnxruntime and the
+   * session, while this thread reads the config from the file's metadata (./onnx-metadata.ts: the
+   * top level of the protobuf only). In-thread, onnxruntime loads on first use. Errors: the config's
+   * first (an unreadable file, not an ONNX model, no tesg config), then the session's.
+   */
   static async load(file: string, options: OnnxFuseOptions = {}): Promise<OnnxFuser> {
-    const config = await readOnnxConfig(file);
     const threads = options.threads ?? availableParallelism();
-    const modelOptions = { threads, spinning: options.spinning ?? false };
-    const model = options.worker ? await OnnxThreadModel.load(file, modelOptions) : await OnnxModel.load(file, modelOptions);
-    model.requireInputs('ir', 'vi', 'mask', 'text');
+    const modelOptions: OnnxModelOptions = { threads, spinning: options.spinning ?? false };
+    if (!options.worker) {
+      const config = await readOnnxConfig(file);
+      const { OnnxModel } = await import('../runtime/onnx.js');
+      return OnnxFuser.checked(config, await OnnxModel.load(file, modelOptions), threads);
+    }
+    const loading = OnnxThreadModel.load(file, modelOptions);
+    let config: ModelConfig;
+    try {
+      config = await readOnnxConfig(file);
+    } catch (err) {
+      // The config's error is the one to report; the session, if it loaded, goes with its worker.
+      await loading.then((m) => m.release(), () => {});
+      throw err;
+    }
+    return OnnxFuser.checked(config, await loading, threads);
+  }
+
+  private static async checked(config: ModelConfig, model: OnnxModel | OnnxThreadModel, threads: number): Promise<OnnxFuser> {
+    try {
+      model.requireInputs('ir', 'vi', 'mask', 'text');
+    } catch (err) {
+      await model.release();
+      throw err;
+    }
     return new OnnxFuser(config, model, threads);
   }
 

@@ -67,7 +67,17 @@ export class TesgFusion implements FusionMethod {
     // cold `tesg fuse` saves the session's 0.2-0.4 s); tfjs loads after the SIG, on this thread.
     const early = backend === 'onnx' ? this.network(weights, backend, p) : undefined;
     early?.catch(() => {}); // awaited below; a SIG error must not leave it an unhandled rejection
-    const sig = opts.guidance ?? (typeof p.sig === 'string' ? await cachedSig(p.sig, ir, opts, p, weights) : await this.liveSig(ir, vi, p, weights));
+    let sig: Pick<SigResult, 'mask' | 'embedding' | 'textEncoderId'>;
+    try {
+      sig = opts.guidance ?? (typeof p.sig === 'string' ? await cachedSig(p.sig, ir, opts, p, weights) : await this.liveSig(ir, vi, p, weights));
+    } catch (err) {
+      // Let the session finish loading before the error goes up: the CLI then exits, and a process
+      // exit that ends the worker inside onnxruntime's native loading aborts the process (SIGABRT,
+      // "terminate called after throwing an instance of 'Napi::Error'") instead of exiting with
+      // the error's code. Loaded, the worker idles (as after every fuse) and the network stays cached.
+      await early?.catch(() => {});
+      throw err;
+    }
     markPhase('sig');
     const net = await (early ?? this.network(weights, backend, p));
     markPhase('network-loaded');
