@@ -5,21 +5,26 @@ import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { TesgError, UsageError } from '../errors.js';
 import { fuseVideoChunk } from '../video/chunk.js';
-import { finishVideo } from '../video/finish.js';
+import { countFrames, finishVideo } from '../video/finish.js';
 import { planVideo, type FuseVideoOptions } from '../video/fuse-video.js';
 import { chunkCount, chunkRange, completedChunks, planFile, readPlan, segmentPath, workDirFor, type VideoPlan } from '../video/plan.js';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, DEFAULT_QUEUE } from './defaults.js';
 import { canonicalJson, JOB_FORMAT, jobId, type VideoChunkQueueJob } from './job.js';
 import type { PairContext, ProgressSink } from './pair.js';
-import { fusedKey, openQueue, openRedis, RELEASE_LOCK, RENEW_LOCK } from './redis.js';
+import { fusedKey, openQueue, openRedis, withRedisLock, type RedisLockOptions } from './redis.js';
 
 /**
  * Fusing one long video on many machines: `tesg queue add-video` plans the video exactly as `tesg
  * fuse-video` does (src/video/: `OUT.tesg-work/plan.json`, absolute paths) and adds one 'video-chunk'
  * job per chunk; `tesg worker` fuses a chunk into its segment with the same code as fuse-video
  * (fuseVideoChunk), so the joined output is the same. The job that finds every segment complete
- * joins the video (finishVideo) under a Redis lock, so exactly one worker joins it: the others wait
- * until it is joined, or take over when the joiner dies (the lock expires after LOCK_MS unrenewed).
+ * joins the video (finishVideo, as fuse-video) under the plan's Redis lock (withRedisLock, as the
+ * folder manifests), so exactly one worker joins it: the others wait until it is joined, or take over
+ * when the joiner dies (the lock expires after LOCK_MS unrenewed); a waiter gives up after
+ * JOIN_WAIT_MS with a QueueError naming the video (its job is retried). The joiner checks that it
+ * still holds the lock just before finishVideo renames the joined output into place (its beforeCommit
+ * hook): one that lost it (stalled past LOCK_MS, Redis failover) writes nothing and fails its job,
+ * leaving the join to the new holder; its retry finds the video joined.
  */
 export interface EnqueueVideoOptions extends Omit<FuseVideoOptions, 'resume' | 'progressTty' | 'onWarning' | 'providers'> {
   /** Redis URL, e.g. redis://host:6379. */
@@ -52,6 +57,22 @@ export interface EnqueueVideoReport {
 
 /** Hold the join lock this long (ms) without renewal before another worker may take over. */
 export const LOCK_MS = 60_000;
+
+/**
+ * Wait at most this long (ms) for the join lock: far longer than a dead holder keeps it (LOCK_MS) and
+ * than joining a long video takes (a copy of the segments, no re-encoding); past it the job fails with
+ * one line naming the video, and BullMQ retries it.
+ */
+export const JOIN_WAIT_MS = 10 * 60_000;
+
+/** For tests: the join lock's ttl (LOCK_MS), wait (JOIN_WAIT_MS) and polling, and a hook in the join. */
+export interface VideoJoinTestOptions extends RedisLockOptions {
+  /**
+   * Called once the joined output is built under its temp name, just before the joiner checks that it
+   * still holds the lock and renames the output into place (throwing aborts the join as a lost lock does).
+   */
+  beforeCommit?: () => Promise<void>;
+}
 
 /** The identity of a plan: SHA-256 (hex) of plan.json's settings (the spelling of the input paths aside). */
 export function planHash(plan: VideoPlan): string {
@@ -160,17 +181,15 @@ async function removeLeftovers(plan: VideoPlan, index: number): Promise<void> {
   await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => fs.rm(path.join(plan.workDir, n), { recursive: true, force: true })));
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Run a 'video-chunk' job: fuse its chunk into its segment (skipped when the segment exists), then, if
- * every segment of the plan exists, join the video: one worker at a time holds the plan's Redis lock
- * (renewed every LOCK_MS / 3); the others wait for the work dir to go, or take the lock when it is
- * released or expires without the video joined. A job whose work dir is gone because its video was
- * already joined (a repeated job) succeeds and does nothing. Errors: the plan's or ffmpeg's (TesgError,
- * InputError, EncodeError), a plan changed since enqueue.
+ * every segment of the plan exists, join the video under the plan's Redis lock (see the top of this
+ * file; `testOptions` override its ttl, wait and polling and add a hook before the commit). A job whose
+ * work dir is gone because its video was already joined (a repeated job) succeeds and does nothing.
+ * Errors: the plan's or ffmpeg's (TesgError, InputError, EncodeError), a plan changed since enqueue,
+ * QueueError when the join lock was not free within the wait or was lost before the rename.
  */
-export async function runVideoChunkQueueJob(job: ProgressSink, d: VideoChunkQueueJob, ctx: PairContext): Promise<VideoChunkResult> {
+export async function runVideoChunkQueueJob(job: ProgressSink, d: VideoChunkQueueJob, ctx: PairContext, testOptions: VideoJoinTestOptions = {}): Promise<VideoChunkResult> {
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
   await job.updateProgress(1);
@@ -184,35 +203,96 @@ export async function runVideoChunkQueueJob(job: ProgressSink, d: VideoChunkQueu
   const r = await fuseVideoChunk({ ...plan, params }, d.index, {
     onFrame: () => void job.updateProgress(Math.min(95, Math.round((100 * ++fused) / (range.end - range.start)))).catch(() => {}),
   });
-  const joined = await finishIfComplete(plan, d, ctx);
+  const joined = await finishIfComplete(plan, d, ctx, testOptions);
   return { out: joined ? d.output : r.segment, seconds: seconds(), inputsChanged: false, skipped: r.skipped, joined };
 }
 
 /** The work dir is gone and this queue recorded the output as joined from this plan. */
 async function alreadyJoined(d: VideoChunkQueueJob, ctx: PairContext): Promise<boolean> {
-  if (await fs.stat(planFile(d.workDir)).then(() => true, () => false)) return false;
+  if (await exists(planFile(d.workDir))) return false;
   return (await ctx.redis.hget(fusedKey(ctx.queue), d.output)) === d.hash;
 }
 
-/** Join the video if every segment exists; true when this call joined it. */
-async function finishIfComplete(plan: VideoPlan, d: VideoChunkQueueJob, ctx: PairContext): Promise<boolean> {
+const exists = (p: string) => fs.stat(p).then(() => true, () => false);
+
+/**
+ * Join the video if every segment exists; true when this call joined it. Under the lock: a work dir
+ * already gone means a holder before us joined it (nothing to do); an output already complete means a
+ * holder renamed it into place and died before cleaning up (only its record and the work dir's removal
+ * are left: the output is not written again). Otherwise join it with finishVideo (temp files of its
+ * own name, the work dir kept), which calls back, with the output built under its temp name, for the
+ * lock check (`lock.assertHeld()`, which throws if the lock is lost: finishVideo then writes nothing
+ * and removes its temp files) right before its rename. Then record the output as joined and remove the
+ * work dir, in that order, so a crash between any two steps leaves a state the job's retry finishes.
+ */
+async function finishIfComplete(plan: VideoPlan, d: VideoChunkQueueJob, ctx: PairContext, testOptions: VideoJoinTestOptions): Promise<boolean> {
   if ((await completedChunks(plan)).length < chunkCount(plan)) return false;
-  const key = finishLockKey(ctx.queue, d.hash);
-  const token = `${process.pid}.${randomBytes(8).toString('hex')}`;
-  for (;;) {
-    if (await alreadyJoined(d, ctx)) return false;
-    if ((await ctx.redis.set(key, token, 'PX', LOCK_MS, 'NX')) === 'OK') break;
-    await sleep(500);
+  const { beforeCommit, ...lockOptions } = testOptions;
+  return withRedisLock(
+    ctx.redis,
+    finishLockKey(ctx.queue, d.hash),
+    async (lock) => {
+      if (!(await exists(planFile(plan.workDir)))) return false;
+      // Under the lock no other worker is joining: any temp output is a dead (or lost) joiner's.
+      await removeJoinLeftovers(plan.output);
+      const complete = await outputComplete(plan);
+      if (complete) await lock.assertHeld();
+      else {
+        await finishVideo(plan, {
+          tempTag: `${JOIN_TAG}${randomBytes(8).toString('hex')}`,
+          keepWorkDir: true,
+          beforeCommit: async () => {
+            await beforeCommit?.();
+            await lock.assertHeld();
+          },
+        }).catch(async (err: unknown) => {
+          await lock.assertHeld(); // a lost joiner whose temp the new holder removed says so, not "damaged"
+          throw err;
+        });
+      }
+      await ctx.redis.hset(fusedKey(ctx.queue), plan.output, d.hash);
+      await fs.rm(plan.workDir, { recursive: true, force: true });
+      return !complete;
+    },
+    { ttlMs: LOCK_MS, waitMs: JOIN_WAIT_MS, pollMs: 500, what: `video ${plan.output}`, ...lockOptions },
+  );
+}
+
+/** Start of a joiner's finishVideo temp tag: its temp output is `.<output name>.join-<16 hex>.tmp` beside the output. */
+const JOIN_TAG = 'join-';
+
+async function removeJoinLeftovers(output: string): Promise<void> {
+  const prefix = `.${path.basename(output)}.${JOIN_TAG}`;
+  const names = await fs.readdir(path.dirname(output)).catch(() => [] as string[]);
+  const leftovers = names.filter((n) => n.startsWith(prefix) && /^[0-9a-f]+\.tmp$/.test(n.slice(prefix.length)));
+  // A lost joiner may still be adding to its temp folder: then removing it fails, and is left for later.
+  await Promise.all(leftovers.map((n) => fs.rm(path.join(path.dirname(output), n), { recursive: true, force: true }).catch(() => {})));
+}
+
+const segmentsOf = (plan: VideoPlan) => [...Array(chunkCount(plan)).keys()].map((i) => segmentPath(plan, i));
+
+/**
+ * The output is this plan's join, renamed into place by a joiner that then died: a frames folder holding
+ * exactly the segments' frames (planVideo refused a non-empty folder, so only a join fills it), or a
+ * video with the plan's frame count written after every segment (an older file at that path is not).
+ */
+async function outputComplete(plan: VideoPlan): Promise<boolean> {
+  const segments = segmentsOf(plan);
+  if (plan.kind === 'dir') {
+    const names = await fs.readdir(plan.output).catch(() => [] as string[]);
+    if (names.length === 0) return false;
+    let frames = 0;
+    for (const seg of segments) {
+      for (const name of await fs.readdir(seg)) {
+        frames++;
+        const [a, b] = await Promise.all([fs.stat(path.join(seg, name)), fs.stat(path.join(plan.output, name)).catch(() => null)]);
+        if (b === null || a.size !== b.size) return false;
+      }
+    }
+    return frames === names.length;
   }
-  const renew = setInterval(() => void ctx.redis.eval(RENEW_LOCK, 1, key, token, String(LOCK_MS)).catch(() => {}), LOCK_MS / 3);
-  try {
-    // Joined by the holder before us (the work dir is gone), or not: join it.
-    if (!(await fs.stat(planFile(plan.workDir)).then(() => true, () => false))) return false;
-    await finishVideo(plan);
-    await ctx.redis.hset(fusedKey(ctx.queue), plan.output, d.hash);
-    return true;
-  } finally {
-    clearInterval(renew);
-    await ctx.redis.eval(RELEASE_LOCK, 1, key, token).catch(() => {});
-  }
+  const out = await fs.stat(plan.output).catch(() => null);
+  if (!out?.isFile()) return false;
+  for (const seg of segments) if ((await fs.stat(seg)).mtimeMs > out.mtimeMs) return false;
+  return (await countFrames(plan.output)) === plan.pairing.frames;
 }

@@ -12,7 +12,7 @@ import type { ChunkRecord } from './chunk.js';
  * and remove the work dir. A video is joined with ffmpeg's concat demuxer (no re-encoding) into a temp
  * file beside the output, its frame count checked, then renamed over the output; a frames folder is
  * assembled in a temp folder beside it and renamed into place (the output folder must not exist, or be
- * empty). Either way the output appears whole or not at all.
+ * empty). Either way the output appears whole or not at all, and a failed join removes its temp files.
  */
 export interface FinishReport {
   frames: number;
@@ -20,7 +20,24 @@ export interface FinishReport {
   flicker: FlickerSums;
 }
 
-export async function finishVideo(plan: VideoPlan): Promise<FinishReport> {
+export interface FinishOptions {
+  /**
+   * Called once the joined output is complete under its temp name, right before it is renamed into
+   * place (the last check of a joiner that must still hold a lock: src/queue/video.ts). Throwing
+   * aborts the finish with its error: nothing is written, the temp files are removed, the work dir stays.
+   */
+  beforeCommit?: () => Promise<void>;
+  /**
+   * Tells this join's temp files apart from another's: the temp output is `.<output name>.<tag>.tmp`
+   * beside the output and the concat list `concat.<tag>.txt` in the work dir (default: the process
+   * id, and `concat.txt`). For joiners on several machines, whose process ids may be the same.
+   */
+  tempTag?: string;
+  /** Leave the work dir in place after the output is renamed into place (the caller removes it). */
+  keepWorkDir?: boolean;
+}
+
+export async function finishVideo(plan: VideoPlan, opts: FinishOptions = {}): Promise<FinishReport> {
   const n = chunkCount(plan);
   const done = new Set(await completedChunks(plan));
   const missing = [...Array(n).keys()].filter((i) => !done.has(i));
@@ -33,22 +50,26 @@ export async function finishVideo(plan: VideoPlan): Promise<FinishReport> {
     flicker = addSums(flicker, record.flicker);
   }
   const segments = [...Array(n).keys()].map((i) => segmentPath(plan, i));
-  if (plan.kind === 'dir') await assembleFolder(segments, plan.output);
-  else await joinVideo(plan, segments);
-  await fs.rm(plan.workDir, { recursive: true, force: true });
+  const tmp = path.join(path.dirname(plan.output), `.${path.basename(plan.output)}.${opts.tempTag ?? process.pid}.tmp`);
+  const commit = opts.beforeCommit ?? (async () => {});
+  if (plan.kind === 'dir') await assembleFolder(segments, plan.output, tmp, commit);
+  else await joinVideo(plan, segments, tmp, opts.tempTag === undefined ? 'concat.txt' : `concat.${opts.tempTag}.txt`, commit);
+  if (!opts.keepWorkDir) await fs.rm(plan.workDir, { recursive: true, force: true });
   return { frames: plan.pairing.frames, flicker };
 }
 
-async function joinVideo(plan: VideoPlan, segments: string[]): Promise<void> {
+async function joinVideo(plan: VideoPlan, segments: string[], tmp: string, listName: string, beforeCommit: () => Promise<void>): Promise<void> {
   const out = plan.output;
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
+  const list = path.join(plan.workDir, listName);
   try {
-    await concatSegments(segments, path.join(plan.workDir, 'concat.txt'), tmp, plan.kind === 'mp4' ? 'mp4' : 'matroska');
+    await concatSegments(segments, list, tmp, plan.kind === 'mp4' ? 'mp4' : 'matroska');
     const frames = await countFrames(tmp);
     if (frames !== plan.pairing.frames) throw new EncodeError(`joined video has ${frames} frames, expected ${plan.pairing.frames}; the segments in ${plan.workDir} are damaged, delete it and run again`);
+    await beforeCommit();
     await fs.rename(tmp, out);
   } finally {
     await fs.rm(tmp, { force: true });
+    await fs.rm(list, { force: true });
   }
 }
 
@@ -58,19 +79,26 @@ export async function countFrames(file: string): Promise<number> {
   return r.code === 0 ? Number(r.stdout.trim()) : -1;
 }
 
-async function assembleFolder(segments: string[], out: string): Promise<void> {
-  const existing = await fs.readdir(out).catch(() => null);
-  if (existing && existing.length > 0) throw new TesgError(`${out}: the folder is not empty any more; empty it or choose another -o, then rerun with --resume`);
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
-  await fs.mkdir(tmp, { recursive: true });
-  // Hard links (a copy across filesystems): the segments stay whole until the work dir goes, so a kill
-  // here still leaves a run that --resume finishes.
-  for (const seg of segments) {
-    for (const name of await fs.readdir(seg)) {
-      const [from, to] = [path.join(seg, name), path.join(tmp, name)];
-      await fs.link(from, to).catch(() => fs.copyFile(from, to));
+async function assembleFolder(segments: string[], out: string, tmp: string, beforeCommit: () => Promise<void>): Promise<void> {
+  const notEmpty = () => new TesgError(`${out}: the folder is not empty any more; empty it or choose another -o, then rerun with --resume`);
+  if (((await fs.readdir(out).catch(() => null))?.length ?? 0) > 0) throw notEmpty();
+  try {
+    await fs.mkdir(tmp, { recursive: true });
+    // Hard links (a copy across filesystems): the segments stay whole until the work dir goes, so a kill
+    // here still leaves a run that --resume finishes.
+    for (const seg of segments) {
+      for (const name of await fs.readdir(seg)) {
+        const [from, to] = [path.join(seg, name), path.join(tmp, name)];
+        await fs.link(from, to).catch(() => fs.copyFile(from, to));
+      }
     }
+    await beforeCommit();
+    // Looked at again: the folder may have been made or filled while the frames were linked.
+    const existing = await fs.readdir(out).catch(() => null);
+    if (existing && existing.length > 0) throw notEmpty();
+    if (existing) await fs.rmdir(out);
+    await fs.rename(tmp, out);
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
   }
-  if (existing) await fs.rmdir(out);
-  await fs.rename(tmp, out);
 }
