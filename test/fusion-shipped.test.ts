@@ -1,5 +1,6 @@
 /**
- * The shipped weights (weights/tesg.safetensors + tesg.onnx), through the README's main command:
+ * The shipped weights (weights/tesg.safetensors + tesg.onnx, and tesg-v2 in weights/tesg-v2/ picked
+ * with --weights), through the README's main command:
  * `tesg fuse IR VI -o OUT` uses the network by default, its result beats the classic Laplacian
  * baseline on the bundled pairs on the paper's metrics (SD, SCD, VIF, Qabf; on the MSRS test subset
  * the means are 42.96/1.696/1.051/0.679 against 31.47/1.444/0.892/0.616, weights/README.md), and the
@@ -25,35 +26,56 @@ test.after(() => rmSync(tmp, { recursive: true, force: true }));
 const tesg = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT });
 const sample = (m: 'ir' | 'vi', stem: string) => path.join(ROOT, 'samples', 'msrs', m, `${stem}.png`);
 
-for (const stem of ['00537D', '01102N']) {
-  test(`${stem}: the default fuse is the shipped network and beats the Laplacian baseline`, async () => {
-    const out = path.join(tmp, `${stem}.png`);
-    const r = await tesg('fuse', sample('ir', stem), sample('vi', stem), '-o', out);
-    assert.match(r.stdout, /, tesg, /, r.stdout);
-    const [ir, vi, fused] = await Promise.all([readImage(sample('ir', stem)), readImage(sample('vi', stem)), readImage(out)]);
-    assert.equal(fused.channels, 3, 'colour output (fused Y + VI chroma)');
-    const lap = await getFusionMethod('laplacian').fuse(ir, vi);
-    const [gi, gv, gf, gl] = [ir, vi, fused, lap].map(toGray);
-    for (const [name, metric] of [['SD', SD], ['SCD', SCD], ['VIF', VIF], ['Qabf', Qabf]] as const) {
-      const net = metric(gf, gi, gv), base = metric(gl, gi, gv);
-      assert.ok(net > base, `${stem} ${name}: network ${net.toFixed(4)} should beat laplacian ${base.toFixed(4)}`);
+/** The two shipped models: the default (weights/tesg.safetensors) and tesg-v2 picked with --weights. */
+const MODELS: Array<{ name: string; args: string[] }> = [
+  { name: 'default (tesg-v1)', args: [] },
+  { name: 'tesg-v2', args: ['--weights', path.join(ROOT, 'weights/tesg-v2/tesg.safetensors')] },
+];
+const tagOf = (name: string) => name.replace(/\W+/g, '-');
+
+for (const model of MODELS) {
+  for (const stem of ['00537D', '01102N']) {
+    test(`${model.name}, ${stem}: the fuse is the shipped network and beats the Laplacian baseline`, async () => {
+      const out = path.join(tmp, `${tagOf(model.name)}-${stem}.png`);
+      const r = await tesg('fuse', sample('ir', stem), sample('vi', stem), '-o', out, ...model.args);
+      assert.match(r.stdout, /, tesg, /, r.stdout);
+      const [ir, vi, fused] = await Promise.all([readImage(sample('ir', stem)), readImage(sample('vi', stem)), readImage(out)]);
+      assert.equal(fused.channels, 3, 'colour output (fused Y + VI chroma)');
+      const lap = await getFusionMethod('laplacian').fuse(ir, vi);
+      const [gi, gv, gf, gl] = [ir, vi, fused, lap].map(toGray);
+      for (const [name, metric] of [['SD', SD], ['SCD', SCD], ['VIF', VIF], ['Qabf', Qabf]] as const) {
+        const net = metric(gf, gi, gv), base = metric(gl, gi, gv);
+        assert.ok(net > base, `${model.name} ${stem} ${name}: network ${net.toFixed(4)} should beat laplacian ${base.toFixed(4)}`);
+      }
+    });
+  }
+
+  test(`${model.name}: ONNX Runtime and tfjs run the weights to the same 640x480 image (within one grey level)`, async () => {
+    const onnx = path.join(tmp, `${tagOf(model.name)}-onnx.png`), tfjs = path.join(tmp, `${tagOf(model.name)}-tfjs.png`);
+    await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', onnx, '--backend', 'onnx', ...model.args);
+    await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', tfjs, '--backend', 'tfjs', ...model.args);
+    const [a, b] = await Promise.all([readImage(onnx), readImage(tfjs)]);
+    let max = 0, off = 0;
+    for (let i = 0; i < a.data.length; i++) {
+      const d = Math.abs(a.data[i] - b.data[i]);
+      max = Math.max(max, d);
+      if (d) off++;
     }
+    assert.ok(max <= 1, `max difference ${max}`);
+    assert.ok(off / a.data.length < 0.01, `${off} of ${a.data.length} values differ`);
   });
 }
 
-test('ONNX Runtime and tfjs run the shipped weights to the same 640x480 image (within one grey level)', async () => {
-  const onnx = path.join(tmp, 'onnx.png'), tfjs = path.join(tmp, 'tfjs.png');
-  await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', onnx, '--backend', 'onnx');
-  await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', tfjs, '--backend', 'tfjs');
-  const [a, b] = await Promise.all([readImage(onnx), readImage(tfjs)]);
-  let max = 0, off = 0;
-  for (let i = 0; i < a.data.length; i++) {
-    const d = Math.abs(a.data[i] - b.data[i]);
-    max = Math.max(max, d);
-    if (d) off++;
-  }
-  assert.ok(max <= 1, `max difference ${max}`);
-  assert.ok(off / a.data.length < 0.01, `${off} of ${a.data.length} values differ`);
+test('tesg-v2 runs the SIG it was trained with (v2) unless told otherwise', async () => {
+  const v2 = MODELS[1].args;
+  const [auto, explicitV2, explicitV1] = ['auto', 'v2', 'v1'].map((v) => path.join(tmp, `v2-sig-${v}.png`));
+  await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', auto, ...v2);
+  await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', explicitV2, ...v2, '--sig-version', 'v2');
+  await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', explicitV1, ...v2, '--sig-version', 'v1');
+  const [a, b, c] = await Promise.all([auto, explicitV2, explicitV1].map((f) => readImage(f)));
+  assert.deepEqual(a.data, b.data);
+  // at night SIG v2 finds warm objects that v1 misses, so M and the fused image differ
+  assert.notDeepEqual(a.data, c.data);
 });
 
 test('--sig: fusing from a SIG cache (tesg sig) gives the same image as running the SIG; a missing entry is a one-line error', async () => {
