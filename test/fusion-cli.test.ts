@@ -15,6 +15,7 @@ import { readImage } from '../src/image/read.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const IR = path.join(ROOT, 'samples/msrs/ir'), VI = path.join(ROOT, 'samples/msrs/vi');
+const V2 = path.join(ROOT, 'weights/tesg-v2/tesg.safetensors');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tesg-fuse-cli-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -48,7 +49,7 @@ test('folder mode fuses both bundled pairs in colour, then resumes by skipping t
   assert.match(manifest.runs[0].command, /^tesg fuse --ir /);
   if (manifest.runs[0].method === 'tesg') {
     assert.match(manifest.runs[0].weights.sha256, /^[0-9a-f]{16}$/);
-    assert.match(manifest.runs[0].sig, /built-in default/);
+    assert.match(manifest.runs[0].sig, /^built-in SIG v1 \(COCO CenterNet detector masks and captions/, 'the default tesg-v1 records SIG v1');
   }
   for (const f of readdirSync(out).filter((n) => n.endsWith('.png'))) {
     const img = await readImage(path.join(out, f));
@@ -77,6 +78,25 @@ test('pair mode writes what the library method gives (PNG exact, gray with --gra
   const jpg = path.join(tmp, 'pair', 'lap.jpg');
   assert.equal((await tesg('fuse', irFile, viFile, '-o', jpg)).code, 0);
   assert.deepEqual([...readFileSync(jpg).subarray(0, 3)], [0xff, 0xd8, 0xff]);
+});
+
+test('pair mode says which SIG ran: the one the weights record (v1 default, v2 for tesg-v2), or --sig-version', async () => {
+  const out = path.join(tmp, 'sig-note.png');
+  const pair = [path.join(IR, '01102N.png'), path.join(VI, '01102N.png'), '-o', out];
+  assert.match((await tesg('fuse', ...pair)).stdout, /, tesg, SIG v1, [\d.]+ s\)$/m);
+  assert.match((await tesg('fuse', ...pair, '--weights', V2)).stdout, /, tesg, SIG v2, [\d.]+ s\)$/m);
+  assert.match((await tesg('fuse', ...pair, '--weights', V2, '--sig-version', 'v1')).stdout, /, tesg, SIG v1, /);
+  const folder = path.join(tmp, 'sig-note-folder');
+  assert.equal((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', folder, '--weights', V2)).code, 0);
+  assert.match(JSON.parse(readFileSync(path.join(folder, 'tesg-fuse.json'), 'utf8')).runs[0].sig, /^built-in SIG v2 \(COCO CenterNet detector \+ IR warm objects/);
+});
+
+test('--weights errors: a missing file says so (not "pass --weights"), an .onnx names the .safetensors to give', async () => {
+  const pair = [path.join(IR, '00537D.png'), path.join(VI, '00537D.png'), '-o', path.join(tmp, 'w.png')];
+  assertOneLineError(await tesg('fuse', ...pair, '--weights', 'no/such/w.safetensors'),
+    /^tesg: error: no\/such\/w\.safetensors: no such weights file; give a tesg\.safetensors/);
+  assertOneLineError(await tesg('fuse', ...pair, '--weights', 'weights/tesg.onnx'),
+    /^tesg: error: --weights takes the \.safetensors file \(weights\/tesg\.safetensors\); the \.onnx beside it is then run by ONNX Runtime$/);
 });
 
 test('a missing input: exit 2 and one line naming the file', async () => {

@@ -115,7 +115,9 @@ export class TesgFusion implements FusionMethod {
     if (!net) {
       net = (async (): Promise<Network> => {
         if (!existsSync(weights)) {
-          throw new InputError(weights, 'no TeSG weights here; train a model with `tesg train` or pass --weights FILE');
+          throw new InputError(weights, p.weights === undefined
+            ? 'no TeSG weights here; train a model with `tesg train` or pass --weights FILE'
+            : 'no such weights file; give a tesg.safetensors (e.g. weights/tesg-v2/tesg.safetensors; its .onnx beside it is used)');
         }
         if (backend === 'onnx') {
           const { OnnxFuser } = await import('../export/onnx-fuse.js');

@@ -66,6 +66,19 @@ async function shortSha256(file: string): Promise<string | null> {
   }
 }
 
+/** What each built-in SIG version is, in words (src/semantics/sig.ts). */
+const SIG_WORDS: Record<string, string> = {
+  v1: 'COCO CenterNet detector masks and captions',
+  v2: 'COCO CenterNet detector + IR warm objects at night, masks and captions',
+};
+
+/** The built-in SIG version a run used: --sig-version, else the one the weights record (v1 when none). */
+async function builtinSigVersion(params: Record<string, unknown>, weightsFile: string | undefined): Promise<string> {
+  if (params.sigVersion !== undefined) return String(params.sigVersion);
+  const { trainedSigVersion, DEFAULT_WEIGHTS_FILE } = await import('../fusion/tesg-method.js');
+  return trainedSigVersion(weightsFile ?? DEFAULT_WEIGHTS_FILE);
+}
+
 /**
  * The record of one run. `params` are the tesg method's settings (src/fusion/tesg-method.ts);
  * `weightsFile`/`backend` are what it resolved them to (the default weights when none was given).
@@ -87,7 +100,7 @@ export async function fuseRunRecord(o: {
     ].filter(Boolean);
     sig = typeof o.params.sig === 'string'
       ? `SIG cache ${path.resolve(o.params.sig)}`
-      : `built-in default (COCO CenterNet detector masks and captions, ${LEXICON_ID} text encoder)${overrides.length ? `; ${overrides.join('; ')}` : ''}`;
+      : `built-in SIG ${await builtinSigVersion(o.params, o.weightsFile)} (${SIG_WORDS[await builtinSigVersion(o.params, o.weightsFile)] ?? 'built-in'}, ${LEXICON_ID} text encoder)${overrides.length ? `; ${overrides.join('; ')}` : ''}`;
   }
   return {
     date: new Date().toISOString(),

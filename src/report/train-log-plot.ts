@@ -38,7 +38,7 @@ export function parseTrainLog(text: string, file: string): TrainLogRow[] {
   const header = lines[0].split(',').map((h) => h.trim());
   const index = Object.fromEntries(COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<(typeof COLUMNS)[number], number>;
   const missing = COLUMNS.filter((c) => index[c] < 0);
-  if (missing.length > 0) throw new InputError(file, `no column ${missing.join(', ')} in the header: expected a train-log.csv written by tesg train`);
+  if (missing.length > 0) throw new InputError(file, `the header lacks column(s) ${missing.join(', ')}: expected a train-log.csv written by tesg train`);
   const rows: TrainLogRow[] = [];
   for (let i = 1; i < lines.length; i++) {
     const cells = lines[i].split(',');

@@ -78,7 +78,7 @@ async function runColdCli(o: BenchCliOptions): Promise<{ text: string; result: u
 /** `--e2e-compare A,B [--pair IR,VI ...]`: whole-process tesg fuse per weights file (src/export/bench-e2e.ts). */
 async function runE2eCli(o: BenchCliOptions): Promise<void> {
   const models = o.e2eCompare!.split(',').map((x) => x.trim()).filter(Boolean);
-  if (models.length === 0) throw new UsageError('--e2e-compare needs a comma-separated list of weights files, e.g. weights/tesg-v1/tesg.safetensors,weights/tesg.safetensors');
+  if (models.length === 0) throw new UsageError('--e2e-compare needs a comma-separated list of weights files, e.g. weights/tesg.safetensors,weights/tesg-v2/tesg.safetensors');
   const { onnxBeside } = await import('../../fusion/tesg-method.js');
   for (const m of models) {
     if (!existsSync(m)) throw new UsageError(`--e2e-compare: ${m} does not exist (give weights files, each with its .onnx beside)`);
@@ -139,7 +139,7 @@ export function register(program: Command): void {
     .option('--cold <n>', 'whole-process runs of `tesg fuse` on the bundled 01102N pair: median time and where start-up goes, per phase (0 = skip)', '5')
     .option('--cold-only', 'only the cold-start runs')
     .option('--compare <list>', 'time several models side by side instead: presets (v1, u2-a, ...; random weights) and/or weights files, e.g. v1,u2-a,u2-b; network only, onnxruntime, --threads default 2')
-    .option('--e2e-compare <list>', 'end to end instead: whole-process `tesg fuse IR VI -o OUT --weights W` per weights file, interleaved, median wall/CPU and speed-up vs the first (e.g. weights/tesg-v1/tesg.safetensors,weights/tesg.safetensors)')
+    .option('--e2e-compare <list>', 'end to end instead: whole-process `tesg fuse IR VI -o OUT --weights W` per weights file, interleaved, median wall/CPU and speed-up vs the first (e.g. weights/tesg.safetensors,weights/tesg-v2/tesg.safetensors)')
     .option('--pair <ir,vi>', 'with --e2e-compare: an image pair to fuse (repeat; default the bundled 01102N pair)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--sizes <list>', 'with --compare: image sizes (default 640x480,1280x1024)')
     .option('--tile <mode>', 'with --compare: auto (tile large images as tesg fuse does, default) | 0 (whole image)')

@@ -4,7 +4,7 @@ import { DEFAULT_FUSION_METHOD, fuseFiles, fuseFolders, fusionMethodNames, regis
 import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../../image/depth16.js';
 import { DEFAULT_JPEG_QUALITY } from '../../image/write.js';
 import { existsSync } from 'node:fs';
-import { DEFAULT_WEIGHTS_FILE, TesgFusion, chooseBackend } from '../../fusion/tesg-method.js';
+import { DEFAULT_WEIGHTS_FILE, TesgFusion, chooseBackend, trainedSigVersion } from '../../fusion/tesg-method.js';
 import { appendFuseManifest, fuseRunRecord } from '../../report/provenance.js';
 import { markPhase } from '../../util/startup-trace.js';
 
@@ -38,7 +38,10 @@ export interface FuseCliOptions {
 /** Settings of the tesg method (src/fusion/tesg-method.ts); other methods ignore them. */
 export function networkParams(o: Pick<FuseCliOptions, 'weights' | 'caption' | 'keyword' | 'backend' | 'sig' | 'sigVersion' | 'threads' | 'tile'>): Record<string, string | number | string[]> {
   const params: Record<string, string | number | string[]> = {};
-  if (o.weights !== undefined) params.weights = o.weights;
+  if (o.weights !== undefined) {
+    if (/\.onnx$/i.test(o.weights)) throw new UsageError(`--weights takes the .safetensors file (${o.weights.replace(/\.onnx$/i, '.safetensors')}); the .onnx beside it is then run by ONNX Runtime`);
+    params.weights = o.weights;
+  }
   if (o.caption !== undefined) params.caption = o.caption;
   if (o.keyword.length > 0) params.keyword = o.keyword;
   if (o.backend !== undefined) params.backend = o.backend;
@@ -60,6 +63,14 @@ export function parseQuality(q: string): number {
   return n;
 }
 
+/** ", SIG v2" etc.: which SIG the network ran with (the weights' record unless --sig-version or --sig says otherwise). */
+async function sigNote(method: string, params: Record<string, unknown>): Promise<string> {
+  if (method !== 'tesg') return '';
+  if (typeof params.sig === 'string') return ', SIG from cache';
+  if (params.sigVersion !== undefined) return `, SIG ${String(params.sigVersion)}`;
+  return `, SIG ${await trainedSigVersion(typeof params.weights === 'string' ? params.weights : DEFAULT_WEIGHTS_FILE)}`;
+}
+
 async function runFuse(irArg: string | undefined, viArg: string | undefined, o: FuseCliOptions): Promise<void> {
   const pairMode = irArg !== undefined || viArg !== undefined;
   const folderMode = o.ir !== undefined || o.vi !== undefined;
@@ -76,7 +87,7 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
     const t0 = performance.now();
     const img = await fuseFiles(irArg, viArg, o.out, { ...common, onStage: (stage) => markPhase(stage === 'read' ? 'images-read' : stage) });
     const secs = ((performance.now() - t0) / 1000).toFixed(2);
-    process.stdout.write(`wrote ${o.out} (${img.width}x${img.height} ${img.channels === 3 ? 'RGB' : 'gray'}, ${method}, ${secs} s)\n`);
+    process.stdout.write(`wrote ${o.out} (${img.width}x${img.height} ${img.channels === 3 ? 'RGB' : 'gray'}, ${method}${await sigNote(method, common.params)}, ${secs} s)\n`);
     return;
   }
   if (!o.ir || !o.vi || !o.out) throw new UsageError('folder mode needs all of --ir DIR --vi DIR --out DIR');
