@@ -131,3 +131,11 @@ test('folder errors: unmatched files listed (or skipped with --allow-missing); s
   assert.match(r.stderr, /skipped 1 file\(s\) without a partner: lonely\.png/);
   assert.deepEqual(readdirSync(path.join(tmp, 'o2')).sort(), ['00537D.png', 'tesg-fuse.json'], 'the good pair is still written');
 });
+
+test('network options with a classic method are named as ignored; tesg --version prints package.json\'s version', async () => {
+  const r = await tesg('fuse', path.join(IR, '00537D.png'), path.join(VI, '00537D.png'), '-o', path.join(tmp, 'max-note.png'), '--method', 'max', '--weights', 'x.safetensors', '--sig-version', 'v2');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^tesg: note: --method max is a classic baseline; --weights, --sig-version only apply to --method tesg and are ignored\n$/);
+  const v = await tesg('--version');
+  assert.equal(v.stdout.trim(), JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+});

@@ -3,7 +3,7 @@
  * The `tesg` command. Each subcommand lives in src/cli/commands/<name>.ts and exports
  * `register(program)`; this file only wires them up and turns TesgErrors into one-line messages.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -37,11 +37,22 @@ async function commandsFor(argv: string[]): Promise<Register[]> {
   return (await import('./commands/index.js')).COMMANDS;
 }
 
+/** package.json's version (read directly: importing the report's provenance module would cost start-up time). */
+function packageVersion(): string {
+  try {
+    const file = fileURLToPath(new URL('../../package.json', import.meta.url));
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const program = new Command();
   program
     .name('tesg')
     .description('Infrared/visible image fusion with textual semantic guidance (TeSG)')
+    .version(packageVersion(), '-V, --version', 'print the tesg version')
     .showHelpAfterError()
     .exitOverride();
   for (const register of await commandsFor(argv)) register(program);

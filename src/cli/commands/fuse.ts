@@ -80,6 +80,10 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
   if (o.method === undefined && method !== 'tesg') {
     process.stderr.write(`tesg: note: no trained weights at ${DEFAULT_WEIGHTS_FILE}; fusing with the classic '${method}' baseline\n`);
   }
+  const given = (['weights', 'sig', 'sigVersion', 'caption', 'backend'] as const).filter((k) => o[k] !== undefined);
+  if (method !== 'tesg' && given.length > 0) {
+    process.stderr.write(`tesg: note: --method ${method} is a classic baseline; ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} only apply to --method tesg and are ignored\n`);
+  }
   const common = { method, stretch: o.stretch as Stretch16, gray: o.gray, quality: parseQuality(o.quality), params: networkParams(o) };
   if (pairMode) {
     if (irArg === undefined || viArg === undefined) throw new UsageError('give both images: tesg fuse IR VI -o OUT');
