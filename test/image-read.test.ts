@@ -10,7 +10,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { InputError, MismatchError, UsageError } from '../src/errors.js';
 import { toGray } from '../src/image/color.js';
@@ -18,6 +17,7 @@ import { assertSameSize, readImage, readImageSize } from '../src/image/read.js';
 import type { Image8 } from '../src/image/types.js';
 import { fuseFiles } from '../src/fusion/index.js';
 import { scoreStem } from '../src/eval/score.js';
+import { distinctImage, exifBlock, tiffWithOrientation, withExifChunk } from './helpers/orientation-files.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLES = path.join(ROOT, '..', 'shared', 'data', 'samples');
@@ -249,51 +249,6 @@ function orientByHand(img: Image8, orientation: number): Image8 {
   }
 }
 
-/** A w x h image whose every pixel (and channel) differs, so any misplaced pixel shows. */
-function distinctImage(w: number, h: number, channels: 1 | 3): Image8 {
-  return { width: w, height: h, channels, data: Uint8Array.from({ length: w * h * channels }, (_, i) => (i * 37 + 11) % 256) };
-}
-
-/** A little-endian TIFF IFD0 holding only Orientation (tag 274, SHORT): the EXIF payload of JPEG APP1 and PNG eXIf. */
-function exifOrientation(orientation: number): Buffer {
-  const b = Buffer.alloc(26);
-  b.write('II', 0, 'latin1');
-  b.writeUInt16LE(42, 2);
-  b.writeUInt32LE(8, 4);
-  b.writeUInt16LE(1, 8); // one entry
-  b.writeUInt16LE(274, 10);
-  b.writeUInt16LE(3, 12); // SHORT
-  b.writeUInt32LE(1, 14);
-  b.writeUInt16LE(orientation, 18);
-  return b; // next-IFD offset 0
-}
-
-/** An uncompressed TIFF (one strip, 8-bit gray or RGB) with tag 274 = orientation, written byte by byte. */
-function tiffWithOrientation(img: Image8, orientation: number): Buffer {
-  const c = img.channels;
-  const entries: Array<[number, number, number, number]> = [
-    // tag, type (3 SHORT, 4 LONG), count, value or offset
-    [256, 4, 1, img.width], [257, 4, 1, img.height], [258, 3, c, c === 1 ? 8 : 146], [259, 3, 1, 1], [262, 3, 1, c === 1 ? 1 : 2],
-    [273, 4, 1, 152], [274, 3, 1, orientation], [277, 3, 1, c], [278, 4, 1, img.height], [279, 4, 1, img.data.length], [284, 3, 1, 1],
-  ];
-  const b = Buffer.alloc(152 + img.data.length);
-  b.write('II', 0, 'latin1');
-  b.writeUInt16LE(42, 2);
-  b.writeUInt32LE(8, 4);
-  b.writeUInt16LE(entries.length, 8); // 11 entries: the IFD ends at 8 + 2 + 132 + 4 = 146
-  entries.forEach(([tag, type, count, value], i) => {
-    const o = 10 + 12 * i;
-    b.writeUInt16LE(tag, o);
-    b.writeUInt16LE(type, o + 2);
-    b.writeUInt32LE(count, o + 4);
-    if (type === 3 && count === 1) b.writeUInt16LE(value, o + 8);
-    else b.writeUInt32LE(value, o + 8);
-  });
-  for (let k = 0; k < 3; k++) b.writeUInt16LE(8, 146 + 2 * k); // BitsPerSample 8,8,8 for RGB
-  b.set(img.data, 152);
-  return b;
-}
-
 /**
  * `img` encoded with an orientation tag put in by hand (sharp's withMetadata would also add an sRGB
  * profile and widen gray to RGB): JPEG with an APP1 Exif segment after SOI, PNG with an eXIf chunk
@@ -302,7 +257,7 @@ function tiffWithOrientation(img: Image8, orientation: number): Buffer {
 async function withOrientation(img: Image8, format: 'jpeg' | 'png' | 'tiff', orientation: number): Promise<Buffer> {
   if (format === 'tiff') return tiffWithOrientation(img, orientation);
   const s = sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: img.channels } }).toColourspace(img.channels === 1 ? 'b-w' : 'srgb');
-  const exif = exifOrientation(orientation);
+  const exif = exifBlock(orientation);
   if (format === 'jpeg') {
     const jpeg = await s.jpeg({ quality: 95 }).toBuffer();
     const app1 = Buffer.alloc(4);
@@ -310,14 +265,7 @@ async function withOrientation(img: Image8, format: 'jpeg' | 'png' | 'tiff', ori
     app1.writeUInt16BE(2 + 6 + exif.length, 2);
     return Buffer.concat([jpeg.subarray(0, 2), app1, Buffer.from('Exif\0\0', 'latin1'), exif, jpeg.subarray(2)]);
   }
-  const png = await s.png().toBuffer();
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(exif.length, 0);
-  head.write('eXIf', 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(zlib.crc32(Buffer.concat([head.subarray(4), exif])), 0);
-  const afterIhdr = 8 + 8 + 13 + 4;
-  return Buffer.concat([png.subarray(0, afterIhdr), head, exif, crc, png.subarray(afterIhdr)]);
+  return withExifChunk(await s.png().toBuffer(), exif);
 }
 
 /** The stored pixels, orientation ignored: sharp's plain decode (sharp rotates only when asked). */

@@ -7,7 +7,6 @@
  */
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import zlib from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -15,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { InputError } from '../src/errors.js';
 import { readImage } from '../src/image/read.js';
-import type { Image8 } from '../src/image/types.js';
 import { decodeImage, jpegComponents, orient, pngOrientation } from '../web/src/decode.js';
+import { distinctImage, exifBlock, tiffWithOrientation, withExifChunk } from './helpers/orientation-files.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLES = path.join(ROOT, '..', 'shared', 'data', 'samples');
@@ -100,62 +99,6 @@ test('JPEG frame header: gray and colour component counts', async () => {
   assert.equal((await readImage(file)).channels, 1, 'the CLI reads that file as 1 channel too');
 });
 
-/** A TIFF IFD0 holding only Orientation (tag 274, SHORT), little- or big-endian: a PNG eXIf chunk's payload. */
-function exifBlock(orientation: number, bigEndian = false): Buffer {
-  const b = Buffer.alloc(26);
-  const u16 = (v: number, o: number) => (bigEndian ? b.writeUInt16BE(v, o) : b.writeUInt16LE(v, o));
-  const u32 = (v: number, o: number) => (bigEndian ? b.writeUInt32BE(v, o) : b.writeUInt32LE(v, o));
-  b.write(bigEndian ? 'MM' : 'II', 0, 'latin1');
-  u16(42, 2);
-  u32(8, 4);
-  u16(1, 8); // one entry
-  u16(274, 10);
-  u16(3, 12); // SHORT
-  u32(1, 14);
-  u16(orientation, 18);
-  return b; // next-IFD offset 0
-}
-
-/** `png` with an eXIf chunk inserted before byte `at` (default: right after IHDR). */
-function withExifChunk(png: Buffer, exif: Buffer, at = 8 + 8 + 13 + 4): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(exif.length, 0);
-  head.write('eXIf', 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(zlib.crc32(Buffer.concat([head.subarray(4), exif])), 0);
-  return Buffer.concat([png.subarray(0, at), head, exif, crc, png.subarray(at)]);
-}
-
-/** An uncompressed TIFF (one strip, 8-bit gray or RGB) with tag 274 = orientation, written byte by byte (sharp would not write the tag alone). */
-function tiffWithOrientation(img: Image8, orientation: number): Buffer {
-  const c = img.channels;
-  const entries: Array<[number, number, number, number]> = [
-    // tag, type (3 SHORT, 4 LONG), count, value or offset
-    [256, 4, 1, img.width], [257, 4, 1, img.height], [258, 3, c, c === 1 ? 8 : 146], [259, 3, 1, 1], [262, 3, 1, c === 1 ? 1 : 2],
-    [273, 4, 1, 152], [274, 3, 1, orientation], [277, 3, 1, c], [278, 4, 1, img.height], [279, 4, 1, img.data.length], [284, 3, 1, 1],
-  ];
-  const b = Buffer.alloc(152 + img.data.length);
-  b.write('II', 0, 'latin1');
-  b.writeUInt16LE(42, 2);
-  b.writeUInt32LE(8, 4);
-  b.writeUInt16LE(entries.length, 8); // 11 entries: the IFD ends at 8 + 2 + 132 + 4 = 146
-  entries.forEach(([tag, type, count, value], i) => {
-    const o = 10 + 12 * i;
-    b.writeUInt16LE(tag, o);
-    b.writeUInt16LE(type, o + 2);
-    b.writeUInt32LE(count, o + 4);
-    if (type === 3 && count === 1) b.writeUInt16LE(value, o + 8);
-    else b.writeUInt32LE(value, o + 8);
-  });
-  for (let k = 0; k < 3; k++) b.writeUInt16LE(8, 146 + 2 * k); // BitsPerSample 8,8,8 for RGB
-  b.set(img.data, 152);
-  return b;
-}
-
-/** A w x h image whose every pixel (and channel) differs, so any misplaced pixel shows. */
-function distinct(w: number, h: number, channels: 1 | 3): Image8 {
-  return { width: w, height: h, channels, data: Uint8Array.from({ length: w * h * channels }, (_, i) => (i * 37 + 11) % 256) };
-}
 
 test('orientation: a 3x2 gray image tagged 6 (turn 90 clockwise) is the hand-written upright 2x3', () => {
   // stored rows [10 20 30] [40 50 60]; upright: the left column bottom-up becomes the first row
@@ -168,7 +111,7 @@ test('orientation: a 3x2 gray image tagged 6 (turn 90 clockwise) is the hand-wri
 test('orientation 1-8 in PNG (eXIf) and TIFF (tag 274), gray and RGB, 8- and 16-bit: pixels and size as the CLI orients them', async () => {
   let files = 0;
   for (const channels of [1, 3] as const) {
-    const src = distinct(7, 4, channels);
+    const src = distinctImage(7, 4, channels);
     const raw = sharp(Buffer.from(src.data), { raw: { width: 7, height: 4, channels } }).toColourspace(channels === 1 ? 'b-w' : 'srgb');
     const png = await raw.png().toBuffer();
     const png16 = await sharp(pattern(channels, true), { raw: { width: 37, height: 23, channels } }).toColourspace(channels === 1 ? 'grey16' : 'rgb16').png().toBuffer();
@@ -190,7 +133,7 @@ test('orientation 1-8 in PNG (eXIf) and TIFF (tag 274), gray and RGB, 8- and 16-
   }
   assert.equal(files, 64);
   // An eXIf after the image data is not read (by libvips, hence the CLI): the stored pixels.
-  const png = await sharp(Buffer.from(distinct(7, 4, 1).data), { raw: { width: 7, height: 4, channels: 1 } }).png().toBuffer();
+  const png = await sharp(Buffer.from(distinctImage(7, 4, 1).data), { raw: { width: 7, height: 4, channels: 1 } }).png().toBuffer();
   const late = withExifChunk(png, exifBlock(6), png.length - 12);
   assert.equal(pngOrientation(late), 1);
   const file = path.join(TMP, 'late-exif.png');
