@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
 import { readTensorFileMetadata } from '../../model/safetensors.js';
 import { renderLossCurve } from '../../report/train-log-plot.js';
-import { DEFAULT_LOSS_WEIGHTS, type LossWeights } from '../../training/loss-weights.js';
+import { DEFAULT_LOSS_WEIGHTS, parseLossWeights, type LossWeights } from '../../training/loss-weights.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 
 /**
@@ -19,17 +19,6 @@ interface PlotLogOptions {
 }
 
 const WEIGHT_NAMES = ['ssim', 'intensity', 'gradient', 'color'] as const;
-
-function parseWeights(s: string): LossWeights {
-  const w = { ...DEFAULT_LOSS_WEIGHTS };
-  for (const part of s.split(',')) {
-    const [k, v] = part.split('=');
-    const n = Number(v);
-    if (!(WEIGHT_NAMES as readonly string[]).includes(k) || !Number.isFinite(n)) throw new UsageError(`--loss-weights: expected name=value with names ${WEIGHT_NAMES.join(', ')}, got '${part}'`);
-    w[k as (typeof WEIGHT_NAMES)[number]] = n;
-  }
-  return w;
-}
 
 /** The loss weights recorded in the checkpoint beside the log (tesg_train.lossWeights), else train's defaults. */
 async function runWeights(log: string): Promise<LossWeights> {
@@ -51,7 +40,7 @@ async function runPlotLog(log: string, o: PlotLogOptions): Promise<void> {
   const ext = path.extname(o.out).toLowerCase();
   if (ext !== '.png' && ext !== '.svg') throw new UsageError(`-o ${o.out}: the figure must be .png or .svg`);
   if (path.resolve(o.out) === path.resolve(log)) throw new UsageError(`-o ${o.out} is the log itself: choose another file`);
-  const weights = o.lossWeights ? parseWeights(o.lossWeights) : await runWeights(log);
+  const weights = o.lossWeights ? parseLossWeights(o.lossWeights) : await runWeights(log);
   const fig = await renderLossCurve(log, ext === '.png' ? 'png' : 'svg', { window: o.window, weights, title: o.title ?? `training loss: ${log}` });
   await writeFileAtomic(o.out, fig);
   process.stdout.write(`wrote ${o.out}\n`);

@@ -11,8 +11,9 @@ import { initBackend } from '../../runtime/backend.js';
 import { loadTorch, torchUnavailableReason } from '../../runtime/torch.js';
 import { torchGradients } from '../../training/torch-gradients.js';
 import { listTrainingPairs, loadSample } from '../../training/data.js';
-import type { LossWeights } from '../../training/losses.js';
-import { DEFAULT_LOSS_WEIGHTS } from '../../training/losses.js';
+import { parseLossWeights } from '../../training/loss-weights.js';
+
+export { parseLossWeights };
 import { sigCacheSource } from '../../training/sig-source.js';
 import { readHeader } from '../../semantics/cache.js';
 import { DEFAULT_TRAIN_OPTIONS, train } from '../../training/trainer.js';
@@ -70,17 +71,6 @@ function num(name: string, v: string): number {
   return n;
 }
 
-/** "ssim=1,intensity=4,gradient=10,color=12" (any subset). */
-export function parseLossWeights(s: string | undefined): LossWeights {
-  const w: LossWeights = { ...DEFAULT_LOSS_WEIGHTS };
-  if (!s) return w;
-  for (const part of s.split(',')) {
-    const [k, v] = part.split('=');
-    if (!(k in w) || v === undefined) throw new UsageError(`--loss-weights: expected name=value with names ${Object.keys(w).join(', ')}, got '${part}'`);
-    w[k as keyof LossWeights] = num(`loss-weights ${k}`, v);
-  }
-  return w;
-}
 
 /** Model options: an options file (JSON, config keys) overridden by flags. */
 async function modelOptions(o: TrainCliOptions): Promise<Partial<ModelConfig>> {
