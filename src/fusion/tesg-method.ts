@@ -99,9 +99,9 @@ export class TesgFusion implements FusionMethod {
    * are guided by the same SIG as `tesg fuse`.
    */
   async sigProviders(p: NonNullable<FuseOptions['params']> = {}, weights = typeof p.weights === 'string' ? p.weights : DEFAULT_WEIGHTS_FILE): Promise<SigProviders> {
-    const { defaultProviders, parseSigVersion } = await import('../semantics/sig.js');
+    const { defaultProviders } = await import('../semantics/sig.js');
     markPhase('sig-modules');
-    const version = p.sigVersion !== undefined ? parseSigVersion(String(p.sigVersion)) : await trainedSigVersion(weights);
+    const version = await builtinSigVersion(p, weights);
     let providers = this.sigs.get(version);
     if (!providers) this.sigs.set(version, (providers = defaultProviders({ version })));
     return providers;
@@ -159,6 +159,16 @@ const trainedVersions = new Map<string, Promise<BuiltinSigVersion>>();
  * SIG cache's header) names the masker. Weights without it (tesg-v1, trained before the record
  * existed) or trained on another SIG (ONNX providers) get v1 / the default respectively.
  */
+/**
+ * The built-in SIG version `fuse` runs for these params: params.sigVersion (`--sig-version`), else the
+ * one the weights were trained with (trainedSigVersion). UsageError for an unknown --sig-version.
+ */
+export async function builtinSigVersion(p: Readonly<Record<string, unknown>>, weights = typeof p.weights === 'string' ? p.weights : DEFAULT_WEIGHTS_FILE): Promise<BuiltinSigVersion> {
+  if (p.sigVersion === undefined) return trainedSigVersion(weights);
+  const { parseSigVersion } = await import('../semantics/sig.js');
+  return parseSigVersion(String(p.sigVersion));
+}
+
 export function trainedSigVersion(weights: string): Promise<BuiltinSigVersion> {
   let v = trainedVersions.get(weights);
   if (!v) {

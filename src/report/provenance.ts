@@ -72,11 +72,11 @@ const SIG_WORDS: Record<string, string> = {
   v2: 'COCO CenterNet detector + IR warm objects at night, masks and captions',
 };
 
-/** The built-in SIG version a run used: --sig-version, else the one the weights record (v1 when none). */
-async function builtinSigVersion(params: Record<string, unknown>, weightsFile: string | undefined): Promise<string> {
-  if (params.sigVersion !== undefined) return String(params.sigVersion);
-  const { trainedSigVersion, DEFAULT_WEIGHTS_FILE } = await import('../fusion/tesg-method.js');
-  return trainedSigVersion(weightsFile ?? DEFAULT_WEIGHTS_FILE);
+/** "built-in SIG v2 (what it is, text encoder)[; overrides]": the version from --sig-version or the weights' record. */
+async function builtinSigText(params: Record<string, unknown>, weightsFile: string | undefined, overrides: string[]): Promise<string> {
+  const { builtinSigVersion } = await import('../fusion/tesg-method.js');
+  const version = await builtinSigVersion(params, weightsFile);
+  return `built-in SIG ${version} (${SIG_WORDS[version]}, ${LEXICON_ID} text encoder)${overrides.length ? `; ${overrides.join('; ')}` : ''}`;
 }
 
 /**
@@ -100,7 +100,7 @@ export async function fuseRunRecord(o: {
     ].filter(Boolean);
     sig = typeof o.params.sig === 'string'
       ? `SIG cache ${path.resolve(o.params.sig)}`
-      : `built-in SIG ${await builtinSigVersion(o.params, o.weightsFile)} (${SIG_WORDS[await builtinSigVersion(o.params, o.weightsFile)] ?? 'built-in'}, ${LEXICON_ID} text encoder)${overrides.length ? `; ${overrides.join('; ')}` : ''}`;
+      : await builtinSigText(o.params, o.weightsFile, overrides);
   }
   return {
     date: new Date().toISOString(),

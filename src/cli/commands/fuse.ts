@@ -4,7 +4,7 @@ import { DEFAULT_FUSION_METHOD, fuseFiles, fuseFolders, fusionMethodNames, regis
 import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../../image/depth16.js';
 import { DEFAULT_JPEG_QUALITY } from '../../image/write.js';
 import { existsSync } from 'node:fs';
-import { DEFAULT_WEIGHTS_FILE, TesgFusion, chooseBackend, trainedSigVersion } from '../../fusion/tesg-method.js';
+import { DEFAULT_WEIGHTS_FILE, TesgFusion, builtinSigVersion, chooseBackend } from '../../fusion/tesg-method.js';
 import { appendFuseManifest, fuseRunRecord } from '../../report/provenance.js';
 import { markPhase } from '../../util/startup-trace.js';
 
@@ -67,8 +67,7 @@ export function parseQuality(q: string): number {
 async function sigNote(method: string, params: Record<string, unknown>): Promise<string> {
   if (method !== 'tesg') return '';
   if (typeof params.sig === 'string') return ', SIG from cache';
-  if (params.sigVersion !== undefined) return `, SIG ${String(params.sigVersion)}`;
-  return `, SIG ${await trainedSigVersion(typeof params.weights === 'string' ? params.weights : DEFAULT_WEIGHTS_FILE)}`;
+  return `, SIG ${await builtinSigVersion(params)}`;
 }
 
 async function runFuse(irArg: string | undefined, viArg: string | undefined, o: FuseCliOptions): Promise<void> {
