@@ -148,8 +148,9 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
   const model = await modelOptions(o);
   // Known defect: on tfjs the gradient of base.vi_y (base_fusion 'max') disagrees with libtorch and
   // with finite differences (test/runtime-torch-unet.test.ts), so such models train on libtorch only.
-  if (!torch && !o.resume && (await effectiveConfig(o, model)).base_fusion !== 'none') {
-    throw new UsageError(`base_fusion '${(await effectiveConfig(o, model)).base_fusion}' trains on libtorch only (its tfjs gradient is wrong, see docs/model.md); build the native addon (npm run build:native) and use --backend torch`);
+  const baseFusion = torch || o.resume ? 'none' : (await effectiveConfig(o, model)).base_fusion;
+  if (baseFusion !== 'none') {
+    throw new UsageError(`base_fusion '${baseFusion}' trains on libtorch only (its tfjs gradient is wrong, see docs/model.md); build the native addon (npm run build:native) and use --backend torch`);
   }
   process.stderr.write(`tesg train: ${pairs.length} pairs from ${o.data}, SIG cache ${o.sig}, backend ${torch ? `libtorch (${replicas} replica(s) x ${o.threads} thread(s); tfjs-${backend.backend} for AdamW and checkpoints)` : backend.backend}` +
     (o.resume ? `; resuming ${o.out}: model config, batch, crop, lr, lr schedule, clipping, seed and loss weights come from its checkpoint` : '') + '\n');
