@@ -5,11 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tesg } from './helpers/cli.js';
 import sharp from 'sharp';
 import { lossCurveSpec, parseTrainLog, runningMean } from '../src/report/train-log-plot.js';
 
@@ -17,14 +17,6 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LOG = path.join(ROOT, 'weights/tesg-v1-train/train-log.csv');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tesg-plot-log-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function tesg(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** Column `name` of the CSV, parsed independently of parseTrainLog. */
 function column(name: string): number[] {

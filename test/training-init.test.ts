@@ -7,11 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tesg } from './helpers/cli.js';
 import { TesgModel, TRAIN_STATE_PREFIX } from '../src/model/model.js';
 import { readTensorFile, writeTensorFile } from '../src/model/safetensors.js';
 
@@ -20,14 +20,6 @@ import { TINY } from './helpers/model-fixtures.js';
 import { writeTrainFolder, type TrainFolder } from './helpers/train-folder.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-function tesg(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'tesg-train-init-'));
 const folder = writeTrainFolder(root, 3, 40, 36);
@@ -50,18 +42,18 @@ async function maxDiff(a: string, b: string): Promise<number> {
 test('--init-weights starts from the file: one step at lr 1e-12 stays within 1e-6 of it, and the run records its origin', async () => {
   const f = await folder;
   const a = path.join(root, 'a');
-  const first = await tesg(base(f, a, '--config', f.config, '--steps', '3', '--lr', '1e-2', '--seed', '5'));
+  const first = await tesg(...base(f, a, '--config', f.config, '--steps', '3', '--lr', '1e-2', '--seed', '5'));
   assert.equal(first.code, 0, first.stderr);
   const aWeights = path.join(a, WEIGHTS_FILE);
   const b = path.join(root, 'b');
-  const tuned = await tesg(base(f, b, '--init-weights', aWeights, '--steps', '1', '--lr', '1e-12'));
+  const tuned = await tesg(...base(f, b, '--init-weights', aWeights, '--steps', '1', '--lr', '1e-12'));
   assert.equal(tuned.code, 0, tuned.stderr);
   assert.match(tuned.stderr, /fine-tuning from .*a[/\\]tesg\.safetensors \(its config; a fresh optimizer, lr schedule and sampler\)/);
   assert.match(tuned.stdout, /trained to step 1\b/);
   assert.ok((await maxDiff(aWeights, path.join(b, WEIGHTS_FILE))) < 1e-6);
   // the same run from a seeded init is far from A: the test could tell the two starts apart
   const c = path.join(root, 'c');
-  assert.equal((await tesg(base(f, c, '--config', f.config, '--steps', '1', '--lr', '1e-12'))).code, 0);
+  assert.equal((await tesg(...base(f, c, '--config', f.config, '--steps', '1', '--lr', '1e-12'))).code, 0);
   assert.ok((await maxDiff(aWeights, path.join(c, WEIGHTS_FILE))) > 1e-3);
   for (const file of [CHECKPOINT_FILE, WEIGHTS_FILE]) {
     const init = JSON.parse((await readTensorFile(path.join(b, file))).metadata[INIT_KEY]);
@@ -70,7 +62,7 @@ test('--init-weights starts from the file: one step at lr 1e-12 stays within 1e-
   }
   // a chain stays traceable: fine-tuning B records B's own origin inside
   const d = path.join(root, 'd');
-  assert.equal((await tesg(base(f, d, '--init-weights', path.join(b, WEIGHTS_FILE), '--steps', '1', '--lr', '1e-12'))).code, 0);
+  assert.equal((await tesg(...base(f, d, '--init-weights', path.join(b, WEIGHTS_FILE), '--steps', '1', '--lr', '1e-12'))).code, 0);
   const chain = JSON.parse((await readTensorFile(path.join(d, WEIGHTS_FILE))).metadata[INIT_KEY]);
   assert.equal(chain.init.weights, aWeights);
 });
@@ -93,7 +85,7 @@ test('--init-weights refuses model options, --resume, a non-weights file and ano
     [['--init-weights', other], /other-encoder\.safetensors: the weights take 'some-other-encoder' embeddings \(77x32\) but the SIG cache holds 'tesg-lexicon-v1-77x64'/],
   ];
   for (const [more, re] of cases) {
-    const r = await tesg(base(f, path.join(root, `bad-${cases.findIndex((c) => c[0] === more)}`), '--steps', '1', ...more));
+    const r = await tesg(...base(f, path.join(root, `bad-${cases.findIndex((c) => c[0] === more)}`), '--steps', '1', ...more));
     assert.notEqual(r.code, 0, more.join(' '));
     // one error line, the last thing written (a run that got as far as reading data logs its set-up first)
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('tesg: error'));

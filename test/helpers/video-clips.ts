@@ -77,26 +77,4 @@ export function psnr(a: Uint8Array, b: Uint8Array): number {
   return se === 0 ? Infinity : 10 * Math.log10((255 * 255 * a.length) / se);
 }
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run `tesg ARGS` to completion. */
-export function tesg(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-/** The error contract: exit 2, exactly one stderr line "tesg: error: ..." matching `pattern`, no stack. */
-export function assertOneLineError(r: CliResult, pattern: RegExp): void {
-  assert.equal(r.code, 2, r.stderr);
-  const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('tesg: error:'));
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], pattern);
-  assert.ok(!r.stderr.includes('    at '), `no stack trace expected:\n${r.stderr}`);
-}
+export { assertOneLineError, tesg, type CliResult } from './cli.js';
