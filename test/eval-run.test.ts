@@ -5,12 +5,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { MismatchError, TesgError, UsageError } from '../src/errors.js';
 import { readImage } from '../src/image/read.js';
@@ -19,8 +16,8 @@ import type { GrayImage } from '../src/image/types.js';
 import { DEFAULT_METRIC_NAMES, findMetric } from '../src/metrics/index.js';
 import { evaluateFolders, type EvalOptions } from '../src/eval/run.js';
 import { formatValue } from '../src/eval/table.js';
+import { assertOneLineError, ROOT, tesg } from './helpers/cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // The bundled sample pairs, so the test runs where ../shared is absent.
 const MSRS = path.join(ROOT, 'samples', 'msrs');
 // Three test pairs cut from the two bundled ones (different crops, their own stems).
@@ -31,7 +28,6 @@ const SOURCE: Record<string, { file: string; left: number; top: number }> = {
   '00111D': { file: '00537D.png', left: 40, top: 300 },
 };
 const crop = (stem: string) => ({ left: SOURCE[stem].left, top: SOURCE[stem].top, width: 160, height: 120 });
-const run = promisify(execFile);
 
 let tmp: string;
 const dir = (...p: string[]) => path.join(tmp, ...p);
@@ -70,13 +66,6 @@ function options(extra: Partial<EvalOptions> = {}): EvalOptions {
 }
 
 const parseCell = (s: string) => (s === 'nan' ? NaN : s === 'inf' ? Infinity : Number(s));
-
-function cliEval(args: string[]) {
-  return run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'eval', ...args], { cwd: ROOT }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
 
 test('per-image CSV/JSON equal direct metric calls; means and table marks follow', async () => {
   const r = await evaluateFolders(options());
@@ -138,10 +127,10 @@ function close(a: number, b: number, what: string) {
 test('CLI through tsx with 2 worker threads: same per-image CSV as the inline run, table on stdout', async () => {
   const inline = await evaluateFolders(options({ out: dir('out-inline') }));
   assert.equal(inline.workers, 1);
-  const r = await cliEval([
+  const r = await tesg('eval',
     '--ir', dir('ir'), '--vi', dir('vi'), '--fused', `Copy=${dir('copy')}`, '--fused', `Avg=${dir('avg')}`,
     '--sources', '--workers', '2', '--out', dir('out-workers'),
-  ]);
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /\(2 workers\)/);
   assert.match(r.stdout, /^Mean over 3 image\(s\)/);
@@ -156,14 +145,13 @@ test('missing fused file: the fused folder is named as lacking it, exit code 2; 
   await fs.cp(dir('avg'), dir('avg-missing'), { recursive: true });
   await fs.rm(dir('avg-missing', '00111D.jpg'));
   const args = ['--ir', dir('ir'), '--vi', dir('vi'), '--fused', `Avg=${dir('avg-missing')}`, '--metrics', 'EN,MSE', '--out', dir('out-missing')];
-  const fail = await cliEval(args);
-  assert.equal(fail.code, 2);
+  const fail = await tesg('eval', ...args);
+  assertOneLineError(fail, /^tesg: error: the fused folder Avg=\S*avg-missing lacks 00111D; add the missing files, or rerun with --allow-missing to score the 2 complete image\(s\)$/);
   assert.equal(fail.stderr.trim().split('\n').length, 1, fail.stderr);
-  assert.match(fail.stderr, /^tesg: error: the fused folder Avg=\S*avg-missing lacks 00111D; add the missing files, or rerun with --allow-missing to score the 2 complete image\(s\)$/m);
   assert.doesNotMatch(fail.stderr, /ir: 00111D\.png/, 'the sources are not blamed for the fused folder\'s gap');
   await assert.rejects(fs.access(dir('out-missing')), 'nothing written on failure');
 
-  const ok = await cliEval([...args, '--allow-missing', '--workers', '1']);
+  const ok = await tesg('eval', ...args, '--allow-missing', '--workers', '1');
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stderr, /^skipped: the fused folder Avg=\S*avg-missing lacks 00111D$/m);
   assert.doesNotMatch(ok.stderr, /without a partner/);
@@ -212,7 +200,6 @@ test('usage errors: reserved or repeated names, output into an input folder, unk
   await assert.rejects(evaluateFolders(options({ fused: [{ name: 'A', dir: dir('copy') }, { name: 'a', dir: dir('avg') }] })), /given twice/);
   await assert.rejects(evaluateFolders(options({ out: dir('copy') })), /is an input folder/);
   await assert.rejects(evaluateFolders(options({ metrics: ['EN', 'FOO'] })), /unknown metric 'FOO'/);
-  const r = await cliEval(['--ir', dir('ir'), '--vi', dir('vi'), '--fused', 'nodir']);
-  assert.equal(r.code, 2);
-  assert.match(r.stderr, /--fused expects NAME=DIR/);
+  const r = await tesg('eval', '--ir', dir('ir'), '--vi', dir('vi'), '--fused', 'nodir');
+  assertOneLineError(r, /--fused expects NAME=DIR/);
 });

@@ -5,10 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { tf } from '../src/model/tfjs.js';
 import { initBackend } from '../src/runtime/backend.js';
 import { TesgModel } from '../src/model/model.js';
@@ -21,24 +19,16 @@ import type { Image8 } from '../src/image/types.js';
 import { LexiconEncoder } from '../src/semantics/lexicon-encoder.js';
 import { TINY } from './helpers/model-fixtures.js';
 import { maxAbsDiff, tmp } from './helpers/export-parity.js';
+import { assertOneLineError, ROOT, tesg } from './helpers/cli.js';
 
 // The tfjs side runs where `tesg fuse --backend tfjs` runs it: the wasm backend (XNNPACK).
 await initBackend('wasm');
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sample = (kind: 'ir' | 'vi', stem: string) => path.join(ROOT, 'samples', 'msrs', kind, `${stem}.png`);
 
 function crop(img: Image8, x: number, y: number, w: number, h: number): Image8 {
   const data = new Uint8Array(w * h * img.channels);
   for (let r = 0; r < h; r++) data.set(img.data.subarray(((y + r) * img.width + x) * img.channels, ((y + r) * img.width + x + w) * img.channels), r * w * img.channels);
   return { width: w, height: h, channels: img.channels, data };
-}
-
-function tesg(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
 }
 
 test('sample pairs 01102N and 00537D (160x120 crops), default config, tfjs-wasm vs onnxruntime: network within 1e-4, predict within 1 grey level', async () => {
@@ -117,6 +107,5 @@ test('CLI: tesg export writes a checked model; tesg fuse --method tesg gives the
   assert.ok(maxAbsDiff(outs[0].data, outs[1].data) <= 1, `onnx vs tfjs: ${maxAbsDiff(outs[0].data, outs[1].data)} levels`);
 
   const missing = await tesg('fuse', ir, vi, '-o', path.join(tmp, 'cli', 'x.png'), '--method', 'tesg', '--weights', path.join(tmp, 'none.safetensors'), '--backend', 'onnx');
-  assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /none\.onnx.*no exported model beside the weights; run `tesg export/);
+  assertOneLineError(missing, /none\.onnx.*no exported model beside the weights; run `tesg export/);
 });

@@ -4,37 +4,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { getFusionMethod } from '../src/fusion/index.js';
 import { readImage } from '../src/image/read.js';
+import { assertOneLineError, ROOT, tesg } from './helpers/cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const IR = path.join(ROOT, 'samples/msrs/ir'), VI = path.join(ROOT, 'samples/msrs/vi');
 const V2 = path.join(ROOT, 'weights/tesg-v2/tesg.safetensors');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tesg-fuse-cli-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function tesg(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-/** The error contract: exit 2, exactly one stderr line "tesg: error: ..." matching `pattern`. */
-function assertOneLineError(r: { code: number; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.code, 2, r.stderr);
-  const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('tesg: error:'));
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], pattern);
-  assert.ok(!r.stderr.includes('    at '), `no stack trace expected:\n${r.stderr}`);
-}
 
 test('folder mode fuses both bundled pairs in colour, then resumes by skipping them', async () => {
   const out = path.join(tmp, 'folder');

@@ -8,22 +8,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { getFusionMethod } from '../src/fusion/index.js';
 import { toGray } from '../src/image/color.js';
 import { readImage } from '../src/image/read.js';
 import { Qabf, SCD, SD, VIF } from '../src/metrics/index.js';
+import { ROOT, tesg, tesgOk } from './helpers/cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const run = promisify(execFile);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tesg-shipped-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
-const tesg = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT });
 const sample = (m: 'ir' | 'vi', stem: string) => path.join(ROOT, 'samples', 'msrs', m, `${stem}.png`);
 
 /** The two shipped models: the default (weights/tesg.safetensors) and tesg-v2 picked with --weights. */
@@ -37,7 +32,7 @@ for (const model of MODELS) {
   for (const stem of ['00537D', '01102N']) {
     test(`${model.name}, ${stem}: the fuse is the shipped network and beats the Laplacian baseline`, async () => {
       const out = path.join(tmp, `${tagOf(model.name)}-${stem}.png`);
-      const r = await tesg('fuse', sample('ir', stem), sample('vi', stem), '-o', out, ...model.args);
+      const r = await tesgOk('fuse', sample('ir', stem), sample('vi', stem), '-o', out, ...model.args);
       assert.match(r.stdout, /, tesg, /, r.stdout);
       const [ir, vi, fused] = await Promise.all([readImage(sample('ir', stem)), readImage(sample('vi', stem)), readImage(out)]);
       assert.equal(fused.channels, 3, 'colour output (fused Y + VI chroma)');
@@ -52,8 +47,8 @@ for (const model of MODELS) {
 
   test(`${model.name}: ONNX Runtime and tfjs run the weights to the same 640x480 image (within one grey level)`, async () => {
     const onnx = path.join(tmp, `${tagOf(model.name)}-onnx.png`), tfjs = path.join(tmp, `${tagOf(model.name)}-tfjs.png`);
-    await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', onnx, '--backend', 'onnx', ...model.args);
-    await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', tfjs, '--backend', 'tfjs', ...model.args);
+    await tesgOk('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', onnx, '--backend', 'onnx', ...model.args);
+    await tesgOk('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', tfjs, '--backend', 'tfjs', ...model.args);
     const [a, b] = await Promise.all([readImage(onnx), readImage(tfjs)]);
     let max = 0, off = 0;
     for (let i = 0; i < a.data.length; i++) {
@@ -69,9 +64,9 @@ for (const model of MODELS) {
 test('tesg-v2 runs the SIG it was trained with (v2) unless told otherwise', async () => {
   const v2 = MODELS[1].args;
   const [auto, explicitV2, explicitV1] = ['auto', 'v2', 'v1'].map((v) => path.join(tmp, `v2-sig-${v}.png`));
-  await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', auto, ...v2);
-  await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', explicitV2, ...v2, '--sig-version', 'v2');
-  await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', explicitV1, ...v2, '--sig-version', 'v1');
+  await tesgOk('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', auto, ...v2);
+  await tesgOk('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', explicitV2, ...v2, '--sig-version', 'v2');
+  await tesgOk('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', explicitV1, ...v2, '--sig-version', 'v1');
   const [a, b, c] = await Promise.all([auto, explicitV2, explicitV1].map((f) => readImage(f)));
   assert.deepEqual(a.data, b.data);
   // at night SIG v2 finds warm objects that v1 misses, so M and the fused image differ
@@ -80,16 +75,14 @@ test('tesg-v2 runs the SIG it was trained with (v2) unless told otherwise', asyn
 
 test('--sig: fusing from a SIG cache (tesg sig) gives the same image as running the SIG; a missing entry is a one-line error', async () => {
   const cache = path.join(tmp, 'sig'), outDir = path.join(tmp, 'from-cache'), ref = path.join(tmp, 'live-01102N.png');
-  await tesg('sig', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', cache, '--sig-version', 'v1');
-  await tesg('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', ref);
-  const r = await tesg('fuse', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', outDir, '--sig', cache);
+  await tesgOk('sig', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', cache, '--sig-version', 'v1');
+  await tesgOk('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', ref);
+  const r = await tesgOk('fuse', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', outDir, '--sig', cache);
   assert.match(r.stdout, /fused 2, skipped 0 existing, failed 0/);
   const [live, cached] = await Promise.all([readImage(ref), readImage(path.join(outDir, '01102N.png'))]);
   assert.deepEqual(cached.data, live.data);
   const empty = path.join(tmp, 'empty-sig');
-  await assert.rejects(tesg('fuse', sample('ir', '00537D'), sample('vi', '00537D'), '-o', path.join(tmp, 'x.png'), '--sig', empty), (err: { code: number; stderr: string }) => {
-    assert.equal(err.code, 2);
-    assert.match(err.stderr, /^tesg: error: .*text[/\\]00537D\.json: no SIG cache entry for '00537D'; run tesg sig on its folder first\n$/);
-    return true;
-  });
+  const missing = await tesg('fuse', sample('ir', '00537D'), sample('vi', '00537D'), '-o', path.join(tmp, 'x.png'), '--sig', empty);
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, /^tesg: error: .*text[/\\]00537D\.json: no SIG cache entry for '00537D'; run tesg sig on its folder first\n$/);
 });

@@ -6,30 +6,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp, { type Sharp } from 'sharp';
 import { fuseFolders } from '../src/fusion/index.js';
 import { scoreDetections } from '../src/downstream/map.js';
 import { writeDetectionReport } from '../src/downstream/report.js';
 import type { DetectionRow } from '../src/downstream/detect.js';
+import { assertOneLineError, ROOT, tesg } from './helpers/cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const IR = path.join(ROOT, 'samples/msrs/ir'), VI = path.join(ROOT, 'samples/msrs/vi');
 const STEMS = ['00537D', '01102N'];
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tesg-figure-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function tesg(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 interface Raw { data: Buffer; width: number; height: number }
 
@@ -167,7 +157,7 @@ test('tesg figure: one-line errors for a missing stem, a box outside the image, 
   assert.equal(a.code, 2);
   assert.match(a.stderr, /^tesg: error: .*samples\/msrs\/ir: no image with the name stem 'nope' \(IR column\); check --images\n$/);
   const b = await tesg(...base, '--images', '00537D', '--box', '600,400,100,100', '-o', path.join(tmp, 'x.png'));
-  assert.match(b.stderr, /^tesg: error: --box 600,400,100,100 reaches outside image '00537D' \(640x480\)/);
+  assertOneLineError(b, /^tesg: error: --box 600,400,100,100 reaches outside image '00537D' \(640x480\)/);
   const c = await tesg(...base, '--images', '00537D', '-o', path.join(tmp, 'x.gif'));
-  assert.match(c.stderr, /^tesg: error: .*x\.gif: name the figure \.png, \.svg or \.pdf/);
+  assertOneLineError(c, /^tesg: error: .*x\.gif: name the figure \.png, \.svg or \.pdf/);
 });

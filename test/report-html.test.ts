@@ -10,28 +10,20 @@
  * A screenshot is kept in test-artifacts/. Skips only when chromium is not installed.
  */
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
+import { ROOT, tesgOk } from './helpers/cli.js';
 
-const run = promisify(execFile);
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = process.env.TESG_CHROMIUM ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `chromium not installed at ${CHROMIUM} (apt-get install -y chromium, or set TESG_CHROMIUM)`;
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const TMP = mkdtempSync(path.join(os.tmpdir(), 'tesg-report-'));
 const OUT = path.join(TMP, 'eval');
-
-async function tesg(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, maxBuffer: 1 << 24 });
-  return stdout;
-}
 
 /** Six registered 320x240 pairs: three crops of each bundled sample, so the metrics differ per image. */
 async function makePairs(): Promise<void> {
@@ -81,8 +73,8 @@ describe('tesg eval --html (headless chromium)', { skip, timeout: 300_000 }, () 
 
   before(async () => {
     await makePairs();
-    for (const m of ['average', 'max']) await tesg('fuse', '--ir', path.join(TMP, 'ir'), '--vi', path.join(TMP, 'vi'), '--out', path.join(TMP, m), '--method', m);
-    await tesg('eval', '--ir', path.join(TMP, 'ir'), '--vi', path.join(TMP, 'vi'), '--fused', `Average=${path.join(TMP, 'average')}`, '--fused', `Max=${path.join(TMP, 'max')}`,
+    for (const m of ['average', 'max']) await tesgOk('fuse', '--ir', path.join(TMP, 'ir'), '--vi', path.join(TMP, 'vi'), '--out', path.join(TMP, m), '--method', m);
+    await tesgOk('eval', '--ir', path.join(TMP, 'ir'), '--vi', path.join(TMP, 'vi'), '--fused', `Average=${path.join(TMP, 'average')}`, '--fused', `Max=${path.join(TMP, 'max')}`,
       '--sources', '--out', OUT, '--workers', '1', '--html');
     mkdirSync(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({
@@ -205,10 +197,10 @@ test('a damaged tesg-fuse.json costs only its provenance row: eval --html still 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tesg-report-bad-manifest-'));
   try {
     const fused = path.join(dir, 'max');
-    await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'fuse', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', fused, '--method', 'max'], { cwd: ROOT });
+    await tesgOk('fuse', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', fused, '--method', 'max');
     writeFileSync(path.join(fused, 'tesg-fuse.json'), '{"runs": [ truncated');
-    await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'eval', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'),
-      '--fused', `Max=${fused}`, '--metrics', 'EN,SD', '--out', path.join(dir, 'eval'), '--workers', '1', '--html'], { cwd: ROOT });
+    await tesgOk('eval', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'),
+      '--fused', `Max=${fused}`, '--metrics', 'EN,SD', '--out', path.join(dir, 'eval'), '--workers', '1', '--html');
     const page = readFileSync(path.join(dir, 'eval', 'report.html'), 'utf8');
     assert.match(page, /provenance not read: [^<]*tesg-fuse\.json/);
   } finally {

@@ -7,25 +7,21 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { MismatchError } from '../src/errors.js';
 import { toGray } from '../src/image/color.js';
 import { readImage } from '../src/image/read.js';
 import { findMetric } from '../src/metrics/index.js';
 import { evaluateFolders, type EvalOptions } from '../src/eval/run.js';
+import { assertOneLineError, ROOT, tesg } from './helpers/cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MSRS = path.join(ROOT, '..', 'shared', 'data', 'msrs', 'test');
 const skip = !existsSync(MSRS) && 'no ../shared/data/msrs/test';
 const [P1, P2] = ['00103D', '00107D'];
 const METRICS = ['EN', 'SD', 'MSE', 'Qabf'];
-const run = promisify(execFile);
 
 let tmp: string;
 const dir = (...p: string[]) => path.join(tmp, ...p);
@@ -53,13 +49,6 @@ const options = (extra: Partial<EvalOptions> = {}): EvalOptions => ({
   ir: dir('ir'), vi: dir('vi'), fused: [{ name: 'Avg', dir: dir('avg') }], out: dir('out'), metrics: METRICS, workers: 1, progress: false, ...extra,
 });
 
-function cliEval(args: string[]) {
-  return run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'eval', ...args], { cwd: ROOT }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
-
 test('--allow-missing scores the consistent triple and lists the mis-sized one with both sizes', { skip }, async () => {
   const r = await evaluateFolders(options({ allowMissing: true, out: dir('out-lib') }));
   assert.deepEqual(r.images.map((i) => i.stem), [P1]);
@@ -82,15 +71,14 @@ test('--allow-missing scores the consistent triple and lists the mis-sized one w
 
 test('CLI: without the flag one line naming both files and sizes, nothing written; with it exit 0 and the skip listed (2 workers)', { skip }, async () => {
   const args = ['--ir', dir('ir'), '--vi', dir('vi'), '--fused', `Avg=${dir('avg')}`, '--metrics', METRICS.join(','), '--out', dir('out-cli')];
-  const fail = await cliEval(args);
-  assert.equal(fail.code, 2, fail.stderr);
+  const fail = await tesg('eval', ...args);
+  assertOneLineError(fail, new RegExp(`^tesg: error: size mismatch: \\S*ir/${P2}\\.png is 640x480 but \\S*avg/${P2}\\.png is 632x480.*--allow-missing`));
   // stderr: plain progress lines (not a TTY), then the one error line.
   const errors = fail.stderr.trim().split('\n').filter((l) => !/^eval: \d+\/\d+/.test(l));
   assert.equal(errors.length, 1, fail.stderr);
-  assert.match(errors[0], new RegExp(`^tesg: error: size mismatch: \\S*ir/${P2}\\.png is 640x480 but \\S*avg/${P2}\\.png is 632x480.*--allow-missing`));
   await assert.rejects(fs.access(dir('out-cli')), 'nothing written on failure');
 
-  const ok = await cliEval([...args, '--allow-missing', '--workers', '2']);
+  const ok = await tesg('eval', ...args, '--allow-missing', '--workers', '2');
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stderr, new RegExp(`^skipped image '${P2}': size mismatch: \\S*ir/${P2}\\.png is 640x480 but \\S*avg/${P2}\\.png is 632x480`, 'm'));
   assert.match(ok.stderr, /scored 1 image\(s\) x 1 row\(s\)/);

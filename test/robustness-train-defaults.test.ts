@@ -7,26 +7,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readTensorFile } from '../src/model/safetensors.js';
 import { torchUnavailableReason } from '../src/runtime/torch.js';
 import { CHECKPOINT_FILE, SIG_KEY, WEIGHTS_FILE } from '../src/training/checkpoint.js';
 import { largestDivisorUpTo } from '../src/training/trainer.js';
 import { writeTrainFolder, type TrainFolder } from './helpers/train-folder.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-function tesg(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { assertOneLineError, tesg } from './helpers/cli.js';
 
 const rows = (out: string) => readFileSync(path.join(out, 'train-log.csv'), 'utf8').trim().split('\n').length - 1;
 const trainArgs = (f: TrainFolder, out: string, ...more: string[]) =>
@@ -48,13 +37,13 @@ for (const backend of ['wasm', 'torch'] as const) {
   test(`tesg train --batch 3 --backend ${backend} without --micro-batch runs; so does a resume at the CLI's default --batch 8; the SIG is recorded`, { skip }, async () => {
     const f = await folder;
     const out = path.join(root, `run-${backend}`);
-    const first = await tesg(trainArgs(f, out, '--backend', backend, '--batch', '3', '--steps', '2'));
+    const first = await tesg(...trainArgs(f, out, '--backend', backend, '--batch', '3', '--steps', '2'));
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /trained to step 2/);
     assert.match(first.stderr, /SIG: captioner test-fixture, masker test-fixture, text encoder tesg-lexicon-v1-77x64/);
     assert.equal(rows(out), 2);
     // the checkpoint holds batch 3; --batch is not given, so the CLI's default (8) must not get in the way
-    const resumed = await tesg(trainArgs(f, out, '--backend', backend, '--steps', '3', '--resume'));
+    const resumed = await tesg(...trainArgs(f, out, '--backend', backend, '--steps', '3', '--resume'));
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(rows(out), 3);
     const header = JSON.parse(readFileSync(path.join(f.sig, 'sig.json'), 'utf8'));
@@ -67,7 +56,6 @@ for (const backend of ['wasm', 'torch'] as const) {
 
 test('an explicit --micro-batch that does not divide --batch is still a one-line usage error', async () => {
   const f = await folder;
-  const r = await tesg(trainArgs(f, path.join(root, 'run-explicit'), '--backend', 'wasm', '--batch', '3', '--micro-batch', '2', '--steps', '1'));
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /^tesg: error: --micro-batch 2 must divide --batch 3\n$/m);
+  const r = await tesg(...trainArgs(f, path.join(root, 'run-explicit'), '--backend', 'wasm', '--batch', '3', '--micro-batch', '2', '--steps', '1'));
+  assertOneLineError(r, /^tesg: error: --micro-batch 2 must divide --batch 3$/);
 });

@@ -4,17 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { hasSigEntry, openSigCache, readSigCache, writeSigEntry } from '../src/semantics/cache.js';
 import { LexiconEncoder } from '../src/semantics/lexicon-encoder.js';
 import type { SigResult } from '../src/semantics/types.js';
 import { InputError, MismatchError } from '../src/errors.js';
-
-const run = promisify(execFile);
+import { assertOneLineError, tesg, tesgOk } from './helpers/cli.js';
 
 function fakeResult(): SigResult {
   const w = 7, h = 5;
@@ -60,17 +57,17 @@ test('cache round trip: masks, embedding and texts read back exactly', async () 
 
 test('tesg sig on the bundled samples, then again: the second run skips both pairs', async () => {
   const out = await mkdtemp(path.join(tmpdir(), 'tesg-sigcli-'));
-  const args = ['--import', 'tsx', 'src/cli/main.ts', 'sig', '--ir', 'samples/msrs/ir', '--vi', 'samples/msrs/vi', '--out', out, '--overlay'];
-  await run(process.execPath, args);
+  const args = ['sig', '--ir', 'samples/msrs/ir', '--vi', 'samples/msrs/vi', '--out', out, '--overlay'];
+  await tesgOk(...args);
   for (const sub of ['mask_vis', 'mask_ir', 'mask', 'embed', 'text', 'overlay']) {
     assert.deepEqual((await readdir(path.join(out, sub))).filter((f) => !f.startsWith('.')).length, 2, sub);
   }
   const e = await readSigCache(out, '00537D', 'tesg-lexicon-v1-77x64');
   assert.deepEqual(e.keywords.slice(0, 2), ['person', 'bicycle']);
   const before = (await stat(path.join(out, 'text', '01102N.json'))).mtimeMs;
-  const second = await run(process.execPath, args);
+  const second = await tesgOk(...args);
   assert.match(second.stderr, /2 of 2 pairs already cached/);
   assert.equal((await stat(path.join(out, 'text', '01102N.json'))).mtimeMs, before);
   // A user keyword the detector cannot find is refused before any work.
-  await assert.rejects(run(process.execPath, [...args, '--keyword', 'zeppelin', '--force']), (err: { stderr?: string }) => /zeppelin/.test(err.stderr ?? ''));
+  assertOneLineError(await tesg(...args, '--keyword', 'zeppelin', '--force'), /zeppelin/);
 });

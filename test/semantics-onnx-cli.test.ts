@@ -6,16 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { readHeader, readSigCache } from '../src/semantics/cache.js';
 import { TINY_SD_DIM, writeTinySd } from './fixtures/onnx/tiny-sd.js';
-
-const run = promisify(execFile);
+import { tesgOk } from './helpers/cli.js';
 
 test('tesg sig --sd: noise-difference masks and SD text embedding land in the cache', async () => {
   const root = await mkdtemp(path.join(tmpdir(), 'tesg-sig-sd-'));
@@ -29,7 +26,7 @@ test('tesg sig --sd: noise-difference masks and SD text embedding land in the ca
       await sharp(rgb, { raw: { width: 64, height: 32, channels: 3 } }).png().toFile(path.join(root, m, 'p1.png'));
     }
     const out = path.join(root, 'cache');
-    await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'sig', '--ir', path.join(root, 'ir'), '--vi', path.join(root, 'vi'), '--out', out, '--sd', sd, '--caption', 'a car on the road']);
+    await tesgOk('sig', '--ir', path.join(root, 'ir'), '--vi', path.join(root, 'vi'), '--out', out, '--sd', sd, '--caption', 'a car on the road');
     const header = await readHeader(out);
     assert.match(header.textEncoderId, /^sd-onnx:sd:77x4$/);
     const e = await readSigCache(out, 'p1', header.textEncoderId);

@@ -24,6 +24,13 @@ export function tesg(...args: string[]): Promise<CliResult> {
   });
 }
 
+/** Run `tesg ARGS` where it must succeed: rejects (naming the exit code and stderr) on a non-zero exit. */
+export async function tesgOk(...args: string[]): Promise<CliResult> {
+  const r = await tesg(...args);
+  if (r.code !== 0) throw new Error(`tesg ${args.join(' ')} exited ${r.code}:\n${r.stderr}`);
+  return r;
+}
+
 /** The error contract: exit 2, exactly one stderr line "tesg: error: ..." matching `pattern`, no stack. */
 export function assertOneLineError(r: CliResult, pattern: RegExp): void {
   assert.equal(r.code, 2, r.stderr);
