@@ -6,6 +6,7 @@ import type { NamedArray } from '../model/params.js';
 import { readTensorFile, writeTensorFile } from '../model/safetensors.js';
 import type { AdamWOptions } from './adamw.js';
 import { AdamW } from './adamw.js';
+import type { GammaAugment } from './augment.js';
 import type { SamplerState } from './data.js';
 import type { LossWeights } from './losses.js';
 import type { LrSchedule } from './schedule.js';
@@ -41,6 +42,8 @@ export interface TrainState {
   sig?: TrainedSig;
   /** A fine-tuning run (`--init-weights`): the weights file it started from, and that file's training record. */
   init?: InitRecord;
+  /** Intensity augmentation of the crops (./augment.ts); absent: none. */
+  augment?: GammaAugment;
 }
 
 /** Where a fine-tuning run's initial weights came from. */

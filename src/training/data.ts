@@ -4,6 +4,8 @@ import { InputError, MismatchError, UsageError } from '../errors.js';
 import { toGray } from '../image/color.js';
 import { readImage } from '../image/read.js';
 import type { Image8 } from '../image/types.js';
+import type { GammaAugment } from './augment.js';
+import { drawGamma, gammaTable } from './augment.js';
 import type { RngState } from './rng.js';
 import { Rng } from './rng.js';
 import type { SigEntry, SigSource } from './sig-source.js';
@@ -100,11 +102,16 @@ export interface SamplerOptions {
   seed: number;
   /** Decoded pairs kept in memory (MSRS train: 1083 pairs, about 1.7 GB if all are kept). */
   cacheSize?: number;
+  /** Per-sample gamma of IR and VI (./augment.ts); absent: none, and no RNG draws for it. */
+  augment?: GammaAugment;
 }
 
+const IDENTITY = gammaTable(1);
+
 /**
- * Epoch-wise random order over the pairs; per sample a random crop and random horizontal and
- * vertical flips (p = 0.5 each).
+ * Epoch-wise random order over the pairs; per sample a random crop, random horizontal and
+ * vertical flips (p = 0.5 each) and, with `augment`, a gamma for IR and one for VI (drawn after the
+ * flips, so runs without it draw the same sequence as before it existed).
  */
 export class BatchSampler {
   private rng: Rng;
@@ -168,14 +175,17 @@ export class BatchSampler {
       const y0 = this.rng.int(s.height - crop + 1);
       const flipH = this.rng.next() < 0.5;
       const flipV = this.rng.next() < 0.5;
+      const aug = this.opts.augment;
+      const irTable = aug ? gammaTable(drawGamma(this.rng, aug.ir)) : IDENTITY;
+      const viTable = aug ? gammaTable(drawGamma(this.rng, aug.vi)) : IDENTITY;
       for (let y = 0; y < crop; y++) {
         const sy = y0 + (flipV ? crop - 1 - y : y);
         for (let x = 0; x < crop; x++) {
           const src = sy * s.width + x0 + (flipH ? crop - 1 - x : x);
           const dst = b * px + y * crop + x;
-          out.ir[dst] = s.ir[src] / 255;
+          out.ir[dst] = irTable[s.ir[src]];
           out.mask[dst] = s.sig.mask.data[src] ? 1 : 0;
-          for (let c = 0; c < 3; c++) out.vi[dst * 3 + c] = s.vi[src * 3 + c] / 255;
+          for (let c = 0; c < 3; c++) out.vi[dst * 3 + c] = viTable[s.vi[src * 3 + c]];
         }
       }
       if (b === 0) {

@@ -19,6 +19,8 @@ import type { LrSchedule } from './schedule.js';
 import { DEFAULT_MIN_LR, describeSchedule, lrAt } from './schedule.js';
 import { newRunSettings, resumedSettings, sigLabel } from './run-settings.js';
 import { clipScale, globalNorm, scaleGradients } from './clip.js';
+import type { GammaAugment } from './augment.js';
+import { describeGammaAugment } from './augment.js';
 
 /**
  * The training loop: seeded batches, loss, gradients, AdamW, checkpoints every N steps (atomic;
@@ -80,6 +82,8 @@ export interface TrainOptions {
    * Recorded in the checkpoint (`init`). Ignored on resume (the checkpoint holds the weights).
    */
   initWeights?: string;
+  /** Per-sample gamma of the IR and VI crops (./augment.ts). New runs only; resume uses the checkpoint's. */
+  augment?: GammaAugment;
 }
 
 export const DEFAULT_TRAIN_OPTIONS = {
@@ -239,7 +243,7 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
     adam = new AdamW({ ...DEFAULT_ADAMW, lr: opts.lr, weightDecay: opts.weightDecay });
     state = {
       step: 0,
-      sampler: new BatchSampler(data.pairs, data.load, { batch: opts.batch, crop: opts.crop, seed: opts.seed }).state(),
+      sampler: new BatchSampler(data.pairs, data.load, { batch: opts.batch, crop: opts.crop, seed: opts.seed, augment: opts.augment }).state(),
       adam: { t: 0, opts: adam.opts },
       lossWeights: opts.lossWeights,
       batch: opts.batch,
@@ -248,15 +252,17 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
       elapsedSec: 0,
       ...newRunSettings(opts),
       ...(opts.initWeights ? { init: await initRecord(opts.initWeights) } : {}),
+      ...(opts.augment ? { augment: opts.augment } : {}),
     };
     await writeFileAtomic(csvPath, CSV_HEADER + '\n');
   }
-  const sampler = new BatchSampler(data.pairs, data.load, { batch: state.batch, crop: state.crop, seed: state.seed, cacheSize: opts.cacheSize }, state.sampler);
+  const sampler = new BatchSampler(data.pairs, data.load, { batch: state.batch, crop: state.crop, seed: state.seed, cacheSize: opts.cacheSize, augment: state.augment }, state.sampler);
   const gradients = opts.gradients ?? localGradients;
   const microBatch = opts.microBatch ?? largestDivisorUpTo(state.batch, opts.maxMicroBatch ?? state.batch);
   const schedule = state.schedule!;
   const clip = state.clipGradNorm ?? 0;
   log(`lr schedule: ${describeSchedule(schedule)}; gradient-norm clipping: ${clip > 0 ? `at ${clip}` : 'off'}` +
+    (state.augment ? `; augmentation: ${describeGammaAugment(state.augment)}` : '') +
     (state.sig ? `; SIG: ${sigLabel(state.sig.header)}` : ''));
   const progress = createProgress({ label: 'train', total: Math.max(0, opts.steps - state.step), tty: opts.tty, write: opts.write, lineEverySec: 10 });
   const start = Date.now();

@@ -12,6 +12,7 @@ import { loadTorch, torchUnavailableReason } from '../../runtime/torch.js';
 import { torchGradients } from '../../training/torch-gradients.js';
 import { listTrainingPairs, loadSample } from '../../training/data.js';
 import { parseLossWeights } from '../../training/loss-weights.js';
+import { parseGammaAugment } from '../../training/augment.js';
 
 export { parseLossWeights };
 import { sigCacheSource } from '../../training/sig-source.js';
@@ -57,6 +58,7 @@ interface TrainCliOptions {
   minLr: string;
   scheduleSteps?: string;
   clipGradNorm: string;
+  augmentGamma?: string;
 }
 
 function int(name: string, v: string, min = 1): number {
@@ -153,7 +155,7 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
     throw new UsageError(`base_fusion '${baseFusion}' trains on libtorch only (its tfjs gradient is wrong, see docs/model.md); build the native addon (npm run build:native) and use --backend torch`);
   }
   process.stderr.write(`tesg train: ${pairs.length} pairs from ${o.data}, SIG cache ${o.sig}, backend ${torch ? `libtorch (${replicas} replica(s) x ${o.threads} thread(s); tfjs-${backend.backend} for AdamW and checkpoints)` : backend.backend}` +
-    (o.resume ? `; resuming ${o.out}: model config, batch, crop, lr, lr schedule, clipping, seed and loss weights come from its checkpoint` : '') + '\n');
+    (o.resume ? `; resuming ${o.out}: model config, batch, crop, lr, lr schedule, clipping, seed, loss weights and augmentation come from its checkpoint` : '') + '\n');
   const r = await train(
     {
       outDir: o.out,
@@ -176,6 +178,7 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
       clipGradNorm: num('clip-grad-norm', o.clipGradNorm),
       sig: sigHeader,
       initWeights: o.initWeights,
+      augment: o.augmentGamma === undefined ? undefined : parseGammaAugment(o.augmentGamma),
     },
     { pairs, load: (p) => loadSample(p, sig) },
   );
@@ -206,6 +209,7 @@ export function register(program: Command): void {
     .option('--min-lr <x>', 'cosine: the lr at the end of the decay', String(d.minLr))
     .option('--schedule-steps <n>', 'cosine: the step the decay ends at (default --steps; on --resume, giving it re-targets the stored decay)')
     .option('--clip-grad-norm <x>', 'clip the global gradient L2 norm to x before AdamW, as torch clip_grad_norm_ (0: off)', String(d.clipGradNorm))
+    .option('--augment-gamma <ranges>', 'intensity augmentation: a gamma per crop and modality, log-uniform in MIN:MAX, e.g. ir=0.25:1,vi=0.5:1 (< 1 brightens; MSRS IR is dark, other datasets\' is not)')
     .option('--weight-decay <x>', 'AdamW decoupled weight decay', String(d.weightDecay))
     .option('--seed <n>', 'seed of the initial weights and of the crops/flips', String(d.seed))
     .option('--checkpoint-every <n>', 'write a checkpoint every N steps (a kill loses at most N)', String(d.checkpointEvery))
