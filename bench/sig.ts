@@ -10,7 +10,9 @@
  * detections), the rows alternating which goes first; medians. Rows v1 and v2 run the detector on
  * this thread only (detectorWorkers 0, VI then IR); the row 'v2 + detector worker' is v2 with VI and
  * IR detected at once on two threads (ParallelDetector, src/semantics/detector-pool.ts; the same
- * masks to the bit, so only its time differs). The 1-minute load average is printed with the times.
+ * masks to the bit, so only its time differs). Those three run the detector on tfjs-wasm (what the
+ * browser runs); the 'onnxruntime' rows run the same graph converted to ONNX on onnxruntime with all
+ * cores (src/semantics/centernet-ort.ts, the CLI's default). The 1-minute load average is printed with the times.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -44,11 +46,17 @@ export async function run(args: string[]): Promise<void> {
   const limit = Number(arg(args, '--limit', '1000000'));
   const { matched } = await pairByStem({ ir: path.join(dir, 'ir'), vi: path.join(dir, 'vi'), label: path.join(dir, 'label') });
   const items = matched.filter((_, i) => i % every === 0).slice(0, limit);
-  const setups = [['v1', 0, 'v1'], ['v2', 0, 'v2'], ['v2', 1, 'v2 + detector worker']] as const;
-  const rows: Row[] = setups.map(([version, detectorWorkers, label]) => ({
+  const setups = [
+    ['v1', 0, 'tfjs', 'v1, tfjs'],
+    ['v2', 0, 'tfjs', 'v2, tfjs'],
+    ['v2', 1, 'tfjs', 'v2 + detector worker, tfjs'],
+    ['v1', 1, 'onnx', 'v1, onnxruntime'],
+    ['v2', 1, 'onnx', 'v2, onnxruntime (default)'],
+  ] as const;
+  const rows: Row[] = setups.map(([version, detectorWorkers, detectorBackend, label]) => ({
     version,
     label,
-    providers: defaultProviders({ version, detectorWorkers }),
+    providers: defaultProviders({ version, detectorWorkers, detectorBackend }),
     day: emptyInstanceTally(),
     night: emptyInstanceTally(),
     px: { tp: 0, maskPx: 0, keyPx: 0 },
@@ -83,6 +91,7 @@ export async function run(args: string[]): Promise<void> {
     console.log(`| ${r.label} (${r.providers.masker.name}) | ${classes.map((c) => rate(r.day, c)).join(' | ')} | ${classes.map((c) => rate(r.night, c)).join(' | ')} | ${p.recall.toFixed(3)} | ${p.precision.toFixed(3)} | ${median(r.ms).toFixed(0)} |`);
   }
   console.log(`time ratio v2 / v1 (medians, same run): ${(median(rows[1].ms) / median(rows[0].ms)).toFixed(3)}`);
-  console.log(`time ratio (v2 + detector worker) / v2: ${(median(rows[2].ms) / median(rows[1].ms)).toFixed(3)}; load average (1 min) ${loadStart.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end, ${os.availableParallelism()} cores`);
+  console.log(`time ratio (v2 + detector worker) / v2: ${(median(rows[2].ms) / median(rows[1].ms)).toFixed(3)}`);
+  console.log(`time ratio onnxruntime / tfjs: v1 ${(median(rows[3].ms) / median(rows[0].ms)).toFixed(3)}, v2 ${(median(rows[4].ms) / median(rows[1].ms)).toFixed(3)}, v2 vs v2 + detector worker ${(median(rows[4].ms) / median(rows[2].ms)).toFixed(3)}; load average (1 min) ${loadStart.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end, ${os.availableParallelism()} cores`);
   for (const r of rows) await (r.providers.masker as unknown as { dispose(): Promise<void> }).dispose();
 }

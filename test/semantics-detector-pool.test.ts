@@ -89,8 +89,8 @@ test('pool: a detection error in the worker arrives as an Error with the main th
 
 test('SIG: runSig with the detector worker equals runSig without it (v2 and v1)', async () => {
   for (const version of ['v2', 'v1'] as const) {
-    const withPool = defaultProviders({ version, detectorWorkers: 1 });
-    const without = defaultProviders({ version, detectorWorkers: 0 });
+    const withPool = defaultProviders({ version, detectorWorkers: 1, detectorBackend: 'tfjs' });
+    const without = defaultProviders({ version, detectorWorkers: 0, detectorBackend: 'tfjs' });
     try {
       // Each pair twice: the SIG's pool starts its worker at the second pair (SIG_WORKER_AFTER).
       for (const { vi, ir } of [...Object.values(pairs), ...Object.values(pairs)]) {
@@ -176,7 +176,7 @@ import { defaultProviders, runSig } from './src/semantics/sig.ts';
 const read = async (stem) => ({ vi: await readImage('samples/msrs/vi/' + stem + '.png'), ir: await readImage('samples/msrs/ir/' + stem + '.png') });
 const pairs = [await read('00537D'), await read('01102N')];
 // The SIG's pool starts its worker at the second pair: three pairs, so it is running at the end.
-const providers = defaultProviders({ detectorWorkers: 1 });
+const providers = defaultProviders({ detectorWorkers: 1, detectorBackend: 'tfjs' });
 for (const p of [...pairs, pairs[0]]) console.log('caption:', (await runSig({ ir: { ...p.ir }, vi: { ...p.vi }, providers })).caption);
 const pool = new ParallelDetector();
 console.log('worker loaded:', await pool.workerLoaded);

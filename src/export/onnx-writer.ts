@@ -37,9 +37,10 @@ export class OnnxGraphWriter {
     return name;
   }
 
-  input(name: string, shape: Dim[]): string {
+  /** A graph input, float32 unless `type` is 'int64'. */
+  input(name: string, shape: Dim[], type: 'float' | 'int64' = 'float'): string {
     this.names.add(name);
-    this.inputs.push(valueInfo(name, shape));
+    this.inputs.push(valueInfo(name, shape, type === 'int64' ? INT64 : FLOAT));
     return name;
   }
 
@@ -93,12 +94,12 @@ export class OnnxGraphWriter {
   }
 }
 
-function valueInfo(name: string, shape: Dim[]): P.IValueInfoProto {
+function valueInfo(name: string, shape: Dim[], elemType = FLOAT): P.IValueInfoProto {
   return {
     name,
     type: {
       tensorType: {
-        elemType: FLOAT,
+        elemType,
         shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
       },
     },

@@ -51,16 +51,28 @@ export class OnnxModel extends OnnxInputs {
 
   static async load(file: string, options: OnnxModelOptions = {}): Promise<OnnxModel> {
     if (!existsSync(file)) throw new InputError(file, 'model file not found');
+    return OnnxModel.create(file, file, options);
+  }
+
+  /**
+   * A model from its bytes (e.g. one converted in memory); `label` names it in errors as a file
+   * would (InputError "<label>: not a loadable ONNX model: ...").
+   */
+  static async fromBytes(bytes: Uint8Array, label: string, options: OnnxModelOptions = {}): Promise<OnnxModel> {
+    return OnnxModel.create(bytes, label, options);
+  }
+
+  private static async create(source: string | Uint8Array, label: string, options: OnnxModelOptions): Promise<OnnxModel> {
     let session: ort.InferenceSession;
     try {
       const sessionOptions: ort.InferenceSession.SessionOptions = { interOpNumThreads: 1, graphOptimizationLevel: 'all' };
       if (options.threads !== undefined) sessionOptions.intraOpNumThreads = options.threads;
       if (options.spinning === false) sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' } } };
-      session = await ort.InferenceSession.create(file, sessionOptions);
+      session = typeof source === 'string' ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions);
     } catch (err) {
-      throw new InputError(file, `not a loadable ONNX model: ${firstLine(err)}`);
+      throw new InputError(label, `not a loadable ONNX model: ${firstLine(err)}`);
     }
-    return new OnnxModel(file, session, session.inputMetadata.map(info), session.outputMetadata.map(info));
+    return new OnnxModel(label, session, session.inputMetadata.map(info), session.outputMetadata.map(info));
   }
 
   /**

@@ -2,7 +2,9 @@ import { tf } from '../runtime/tfjs-node.cjs';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import type { io } from '@tensorflow/tfjs-core';
 import type { Image8 } from '../image/types.js';
-import { COCO_LABELS } from './coco-labels.js';
+import { centerNetInputSize, detectionsFromHeads, type CenterNetHeads, type Detection, type DetectOptions } from './centernet-decode.js';
+
+export { boxIou, centerNetInputSize, decodeCenterNet, detectionsFromHeads, DETECTOR_ID, nmsByClass, type Detection, type CenterNetHeads, type DetectOptions, type Grid } from './centernet-decode.js';
 
 /**
  * The SIG default's COCO detector, MB3-CenterNet (MobileNetV3 backbone, CenterNet head, 80 COCO
@@ -18,32 +20,6 @@ import { COCO_LABELS } from './coco-labels.js';
  * are constants; we set them per input size). Input: RGB float 0..255, no normalisation (as human feeds it).
  */
 
-export interface Detection {
-  /** Box corners in image pixels (x2, y2 exclusive-ish, may extend past the border before clipping). */
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-  score: number;
-  /** COCO class name, e.g. 'person'. */
-  label: string;
-}
-
-export interface DetectOptions {
-  /** Minimum heatmap peak score (default 0.2, as human's minConfidence). */
-  minScore?: number;
-  /** Class-wise NMS IoU threshold (default 0.4, as human's iouThreshold). */
-  iou?: number;
-  /** Only these COCO classes (default all). */
-  classes?: readonly string[];
-  /** Long side of the network input in pixels, rounded to a multiple of 32 (default 640). */
-  inputLong?: number;
-  /** Most detections returned, best first (default 100). */
-  maxDetections?: number;
-}
-
-export const DETECTOR_ID = 'vladmandic-human-centernet-mb3';
-const STRIDE = 4;
 const UPSAMPLE_NODES = [
   ['tower_0/CenternetHead/c5_upsample/up_sampling2d/mul', 8],
   ['tower_0/CenternetHead/c4_upsample/up_sampling2d_1/mul', 16],
@@ -99,27 +75,34 @@ export class CenterNet {
   private inputSize = '';
   protected constructor(private readonly model: GraphModel) {}
 
-  /** Network input size for an image: aspect kept, long side `inputLong`, both multiples of 32. */
+  /** Network input size for an image (centerNetInputSize). */
   static inputSizeFor(width: number, height: number, inputLong = 640): { w: number; h: number } {
-    const s = inputLong / Math.max(width, height);
-    return { w: Math.max(32, Math.round((width * s) / 32) * 32), h: Math.max(32, Math.round((height * s) / 32) * 32) };
+    return centerNetInputSize(width, height, inputLong);
   }
 
   /** Detect objects. A 1-channel (IR) image is replicated to 3 channels. */
   async detect(img: Image8, opts: DetectOptions = {}): Promise<Detection[]> {
-    const { w, h } = CenterNet.inputSizeFor(img.width, img.height, opts.inputLong ?? 640);
+    const h = await this.heads(img, opts.inputLong);
+    return detectionsFromHeads(h.keypoints, h.wh, h.grid, opts);
+  }
+
+  /**
+   * The raw heads for an image: `keypoints` NHWC [gh, gw, 80] class heat maps in 0..1, `wh` [gh, gw, 4]
+   * box-side distances in network-input pixels, and the grid (gh, gw, classes, image px per input px).
+   */
+  async heads(img: Image8, inputLong = 640): Promise<CenterNetHeads> {
+    const { w, h } = CenterNet.inputSizeFor(img.width, img.height, inputLong);
     this.setInputSize(w, h);
     const [kp, wh] = tf.tidy(() => {
       const rgb = toRgbTensor(img);
       const x = tf.image.resizeBilinear(rgb, [h, w]);
       return this.model.execute(x, ['tower_0/keypoints', 'tower_0/wh']) as tf.Tensor[];
     });
-    const heat = (await kp.data()) as Float32Array;
+    const keypoints = (await kp.data()) as Float32Array;
     const sizes = (await wh.data()) as Float32Array;
     const [, gh, gw, nc] = kp.shape as number[];
     tf.dispose([kp, wh]);
-    const dets = decodeCenterNet(heat, sizes, { gh, gw, nc, sx: img.width / w, sy: img.height / h }, opts);
-    return nmsByClass(dets, opts.iou ?? 0.4).slice(0, opts.maxDetections ?? 100);
+    return { keypoints, wh: sizes, grid: { gh, gw, nc, sx: img.width / w, sy: img.height / h } };
   }
 
   dispose(): void {
@@ -150,76 +133,3 @@ function toRgbTensor(img: Image8): tf.Tensor4D {
   return tf.tensor4d(rgb, [1, img.height, img.width, 3]);
 }
 
-interface Grid {
-  gh: number;
-  gw: number;
-  nc: number;
-  /** image pixels per network-input pixel */
-  sx: number;
-  sy: number;
-}
-
-/**
- * CenterNet decode: a detection at every heatmap cell that is the maximum of its 3x3 neighbourhood
- * in its class channel (the graph's MaxPool + Equal) and above minScore; box = cell centre * stride
- * minus/plus the four predicted distances (left, top, right, bottom), scaled to image pixels.
- */
-export function decodeCenterNet(heat: Float32Array, wh: Float32Array, g: Grid, opts: DetectOptions = {}): Detection[] {
-  const minScore = opts.minScore ?? 0.2;
-  const wanted = opts.classes ? COCO_LABELS.map((l) => opts.classes!.includes(l)) : undefined;
-  const out: Detection[] = [];
-  const { gh, gw, nc } = g;
-  for (let y = 0; y < gh; y++) {
-    for (let x = 0; x < gw; x++) {
-      const base = (y * gw + x) * nc;
-      for (let c = 0; c < nc; c++) {
-        const v = heat[base + c];
-        if (v < minScore || (wanted && !wanted[c])) continue;
-        if (!isPeak(heat, g, x, y, c, v)) continue;
-        const o = (y * gw + x) * 4;
-        out.push({
-          x1: (x * STRIDE - wh[o]) * g.sx,
-          y1: (y * STRIDE - wh[o + 1]) * g.sy,
-          x2: (x * STRIDE + wh[o + 2]) * g.sx,
-          y2: (y * STRIDE + wh[o + 3]) * g.sy,
-          score: v,
-          label: COCO_LABELS[c] ?? `class${c}`,
-        });
-      }
-    }
-  }
-  return out.sort((a, b) => b.score - a.score);
-}
-
-function isPeak(heat: Float32Array, g: Grid, x: number, y: number, c: number, v: number): boolean {
-  for (let dy = -1; dy <= 1; dy++) {
-    const yy = y + dy;
-    if (yy < 0 || yy >= g.gh) continue;
-    for (let dx = -1; dx <= 1; dx++) {
-      const xx = x + dx;
-      if (xx < 0 || xx >= g.gw || (dx === 0 && dy === 0)) continue;
-      if (heat[(yy * g.gw + xx) * g.nc + c] > v) return false;
-    }
-  }
-  return true;
-}
-
-export function boxIou(a: { x1: number; y1: number; x2: number; y2: number }, b: { x1: number; y1: number; x2: number; y2: number }): number {
-  const iw = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
-  const ih = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
-  if (iw <= 0 || ih <= 0) return 0;
-  const inter = iw * ih;
-  const ua = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
-  return ua > 0 ? inter / ua : 0;
-}
-
-/** Greedy non-maximum suppression within each class; input and output sorted by score, best first. */
-export function nmsByClass(dets: Detection[], iou: number): Detection[] {
-  const sorted = [...dets].sort((a, b) => b.score - a.score);
-  const kept: Detection[] = [];
-  for (const d of sorted) {
-    if (kept.some((k) => k.label === d.label && boxIou(k, d) > iou)) continue;
-    kept.push(d);
-  }
-  return kept;
-}

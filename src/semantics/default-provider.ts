@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { Image8 } from '../image/types.js';
 import { COCO_LABELS } from './coco-labels.js';
-import { CenterNetDetector, DETECTOR_ID, nmsByClass, type Detection, type DetectOptions } from './detector.js';
+import { DETECTOR_ID, nmsByClass, type Detection, type DetectOptions } from './centernet-decode.js';
 import { DEFAULT_VOCAB, type KeywordVocab } from './keywords.js';
 import { irCue, masksFromBoxes, viCue, type RefineOptions } from './mask-refine.js';
 import { isNight, sceneCaption } from './scene-caption.js';
@@ -36,13 +36,18 @@ export interface DetectorSigOptions {
    * detect.minScore, 0.2). Faint far-away peaks would otherwise turn 2 people into "nine persons". */
   captionMinScore?: number;
   /**
-   * Worker threads for the built-in detector (ignored when `detector` is given): 1 runs VI and IR at
-   * once, on this thread and one worker (ParallelDetector, ./detector-pool.ts; same detections to
-   * the bit); 0 runs both here, one after the other. Default: the environment variable
-   * TESG_DETECTOR_WORKERS (0 | 1) if set, else 1 on a machine with 2 or more cores. Pass 0 where the
-   * process already keeps every core busy (e.g. several pairs at once).
+   * Cores for the built-in detector (ignored when `detector` is given; ./sig-detector.ts): 1 (all
+   * cores: onnxruntime's threads, or tfjs with one worker thread for the other image), 0 (one thread:
+   * where the process already keeps every core busy, e.g. several pairs at once). Default: the
+   * environment variable TESG_DETECTOR_WORKERS (0 | 1) if set, else all cores.
    */
   detectorWorkers?: 0 | 1;
+  /**
+   * Which implementation runs the built-in detector (./sig-detector.ts): 'onnx' (onnxruntime) or
+   * 'tfjs' (the browser's). Default: the environment variable TESG_DETECTOR, else 'onnx'. The same
+   * detections either way; for comparing them and their speed.
+   */
+  detectorBackend?: 'onnx' | 'tfjs';
 }
 
 export class DetectorSig implements CaptionProvider, MaskProvider {
@@ -63,11 +68,10 @@ export class DetectorSig implements CaptionProvider, MaskProvider {
     return p;
   }
 
-  /** The built-in detector: CenterNetDetector here, or with a worker thread (./detector-pool.ts). */
+  /** The built-in detector (./sig-detector.ts: onnxruntime, or tfjs with a worker thread). */
   private load(): Promise<ObjectDetector & { dispose(): void | Promise<void> }> {
-    if (this.options.detectorWorkers === 0) return CenterNetDetector.load();
-    // Loaded on demand: the browser app (an injected detector) never reaches node:worker_threads.
-    return import('./detector-pool.js').then((m) => m.loadSigDetector(this.options.detectorWorkers));
+    // Loaded on demand: the browser app (an injected detector) never reaches onnxruntime or node:worker_threads.
+    return import('./sig-detector.js').then((m) => m.loadSigDetector(this.options.detectorWorkers, this.options.detectorBackend ?? m.defaultDetectorBackend()));
   }
 
   protected get keyClasses(): string[] {

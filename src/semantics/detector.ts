@@ -1,5 +1,4 @@
 import { promises as fs } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { io } from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
@@ -8,21 +7,14 @@ import { ensureTfBackend } from './tf-backend.js';
 import { markPhase } from '../util/startup-trace.js';
 import { converter } from '../runtime/tfjs-node.cjs';
 
-export { boxIou, decodeCenterNet, DETECTOR_ID, nmsByClass, type Detection, type DetectOptions } from './centernet.js';
+export { boxIou, decodeCenterNet, DETECTOR_ID, nmsByClass, type Detection, type DetectOptions } from './centernet-decode.js';
+export { centernetModelPath } from './centernet-files.js';
+import { centernetModelPath } from './centernet-files.js';
 
 /**
  * The SIG default's COCO detector (src/semantics/centernet.ts) loaded in Node: from
  * @vladmandic/human's models/ folder in node_modules through a file IO handler (never a URL fetch).
  */
-
-/** Where the model files are: node_modules/@vladmandic/human/models/centernet.{json,bin}. */
-export function centernetModelPath(): string {
-  // The package's "exports" hide package.json, so resolve its entry and walk up to the package root.
-  const entry = createRequire(import.meta.url).resolve('@vladmandic/human');
-  let dir = path.dirname(entry);
-  while (path.basename(dir) !== 'human' && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return path.join(dir, 'models', 'centernet.json');
-}
 
 /** A tfjs IO handler that reads model.json and its weight files from disk. */
 export function fileIOHandler(modelJson: string, patchTopology?: (topology: { node: NodeDef[] }) => void): io.IOHandler {

@@ -1,5 +1,5 @@
 import type { Image8 } from '../image/types.js';
-import type { Detection } from './detector.js';
+import type { Detection } from './centernet-decode.js';
 
 /**
  * The built-in captioner's sentence: "a night road scene with two persons and a car", from the key

@@ -1,6 +1,6 @@
 import type { Image8 } from '../image/types.js';
 import { DetectorSig, toCocoClass, type DetectorSigOptions } from './default-provider.js';
-import { DETECTOR_ID, nmsByClass, type Detection } from './detector.js';
+import { DETECTOR_ID, nmsByClass, type Detection } from './centernet-decode.js';
 import { irCue, masksFromBoxes, viCue } from './mask-refine.js';
 import { isNight, sceneCaption } from './scene-caption.js';
 import type { BinaryMask, MaskRequest } from './types.js';

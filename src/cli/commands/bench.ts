@@ -71,7 +71,8 @@ async function runColdCli(o: BenchCliOptions): Promise<{ text: string; result: u
   if (runs === 0 || !pair) return null;
   const { runColdStartBench, formatColdStart } = await import('../../export/bench-cold.js');
   if (!o.json) process.stderr.write(`cold start: ${runs} whole-process runs of tesg fuse...\n`);
-  const result = await runColdStartBench({ pair, runs });
+  // --weights: the cold start of `tesg fuse ... --weights W` (e.g. tesg-v2's), else README's command as is
+  const result = await runColdStartBench({ pair, runs, args: o.weights ? ['--weights', o.weights] : [] });
   return { text: formatColdStart(result), result };
 }
 
@@ -136,7 +137,7 @@ export function register(program: Command): void {
     .option('--no-tfjs', 'skip the tfjs-wasm network timing (the slow part)')
     .option('--no-e2e', 'skip the end-to-end fuse of the bundled sample pairs')
     .option('--json', 'print the result as JSON')
-    .option('--cold <n>', 'whole-process runs of `tesg fuse` on the bundled 01102N pair: median time and where start-up goes, per phase (0 = skip)', '5')
+    .option('--cold <n>', 'whole-process runs of `tesg fuse` on the bundled 01102N pair (with --weights W: `--weights W` added): median time and where start-up goes, per phase (0 = skip)', '5')
     .option('--cold-only', 'only the cold-start runs')
     .option('--compare <list>', 'time several models side by side instead: presets (v1, u2-a, ...; random weights) and/or weights files, e.g. v1,u2-a,u2-b; network only, onnxruntime, --threads default 2')
     .option('--e2e-compare <list>', 'end to end instead: whole-process `tesg fuse IR VI -o OUT --weights W` per weights file, interleaved, median wall/CPU and speed-up vs the first (e.g. weights/tesg.safetensors,weights/tesg-v2/tesg.safetensors)')

@@ -1,0 +1,113 @@
+/**
+ * The SIG detector on onnxruntime (Node): the MB3-CenterNet graph of ./centernet.ts converted to ONNX
+ * (./centernet-onnx.ts), with the same input sizing, decode and NMS, so its detections are the tfjs
+ * graph's (test/semantics-centernet-onnx.test.ts holds them equal on real pairs).
+ *
+ * Why: tfjs-wasm runs single-threaded in Node and a cold process pays 0.16 s to import tfjs, set up
+ * wasm and load the graph, then a first run of 0.4 s; onnxruntime runs the same graph natively on all
+ * cores in about a third of the time (docs/sig.md, `npm run bench -- sig`).
+ *
+ * The converted model is cached as `.tesg-cache/centernet-mb3-<human version>-c<converter>.onnx` in
+ * the package root (written atomically; `npm ci` makes it through `npm run build:detector`); when
+ * missing it is converted in memory (about 0.3 s) and written there for the next process. An
+ * unwritable package folder only costs the conversion each time.
+ */
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Image8 } from '../image/types.js';
+import { OnnxModel } from '../runtime/onnx.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { GraphManifest } from './centernet.js';
+import { centerNetInputSize, detectionsFromHeads, type CenterNetHeads, type Detection, type DetectOptions } from './centernet-decode.js';
+import { centernetModelPath } from './centernet-files.js';
+import { InputError } from '../errors.js';
+
+/** Bump when centernet-onnx.ts changes what it writes: older cache files are then ignored. */
+export const CONVERTER_VERSION = 1;
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The cache file for the CenterNet graph at `modelJson` (its package version names the weights). */
+export function detectorOnnxPath(modelJson = centernetModelPath()): string {
+  let version = 'unknown';
+  try {
+    const pkg = JSON.parse(readFileSync(path.join(path.dirname(modelJson), '..', 'package.json'), 'utf8')) as { version?: string };
+    version = pkg.version ?? version;
+  } catch {
+    // a model.json outside the human package: keyed by its folder name instead
+    version = path.basename(path.dirname(modelJson));
+  }
+  return path.join(PACKAGE_ROOT, '.tesg-cache', `centernet-mb3-${version}-c${CONVERTER_VERSION}.onnx`);
+}
+
+/**
+ * The ONNX bytes of the CenterNet graph: the cache file if present, else converted now (and cached).
+ * Errors: InputError naming model.json or a weight file that cannot be read.
+ */
+export async function detectorOnnxBytes(modelJson = centernetModelPath()): Promise<{ bytes: Uint8Array; file: string; converted: boolean }> {
+  const file = detectorOnnxPath(modelJson);
+  if (existsSync(file)) return { bytes: await fs.readFile(file), file, converted: false };
+  let manifest: GraphManifest;
+  try {
+    manifest = JSON.parse(await fs.readFile(modelJson, 'utf8')) as GraphManifest;
+  } catch (err) {
+    throw new InputError(modelJson, `cannot read the detector model (${(err as Error).message}); reinstall dependencies with npm ci`);
+  }
+  const dir = path.dirname(modelJson);
+  const parts: Uint8Array[] = [];
+  for (const p of manifest.weightsManifest.flatMap((g) => g.paths)) {
+    const f = path.join(dir, p);
+    parts.push(await fs.readFile(f).catch((err: Error) => Promise.reject(new InputError(f, `cannot read the detector weights (${err.message}); reinstall dependencies with npm ci`))));
+  }
+  const { centerNetToOnnx } = await import('./centernet-onnx.js');
+  const bytes = centerNetToOnnx(manifest, parts);
+  try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, bytes);
+  } catch {
+    // read-only install: convert again next time
+  }
+  return { bytes, file, converted: true };
+}
+
+export interface OnnxDetectorOptions {
+  /** onnxruntime intra-op threads (default: all cores). 1 where the process keeps every core busy already. */
+  threads?: number;
+  /** CenterNet model.json (default: the one in node_modules/@vladmandic/human/models). */
+  modelJson?: string;
+}
+
+/** CenterNet on onnxruntime, behind the SIG's ObjectDetector surface (detect, dispose). */
+export class OnnxCenterNetDetector {
+  private constructor(private readonly model: OnnxModel) {}
+
+  static async load(opts: OnnxDetectorOptions = {}): Promise<OnnxCenterNetDetector> {
+    const { bytes, file } = await detectorOnnxBytes(opts.modelJson);
+    return new OnnxCenterNetDetector(await OnnxModel.fromBytes(bytes, file, { threads: opts.threads, spinning: false }));
+  }
+
+  /** As CenterNet.detect: boxes in image pixels, best first. A 1-channel (IR) image is replicated to RGB. */
+  async detect(img: Image8, opts: DetectOptions = {}): Promise<Detection[]> {
+    const h = await this.heads(img, opts.inputLong);
+    return detectionsFromHeads(h.keypoints, h.wh, h.grid, opts);
+  }
+
+  /** As CenterNet.heads (the same sizing and layout). */
+  async heads(img: Image8, inputLong = 640): Promise<CenterNetHeads> {
+    const { w, h } = centerNetInputSize(img.width, img.height, inputLong);
+    const n = img.width * img.height;
+    const rgb = new Float32Array(n * 3);
+    if (img.channels === 3) {
+      for (let i = 0; i < n * 3; i++) rgb[i] = img.data[i];
+    } else {
+      for (let i = 0, j = 0; i < n; i++, j += 3) rgb[j] = rgb[j + 1] = rgb[j + 2] = img.data[i];
+    }
+    const out = await this.model.run({ image: { dims: [1, img.height, img.width, 3], data: rgb }, sizes: { dims: [4], data: [1, 3, h, w] } });
+    const [, gh, gw, nc] = out.keypoints.dims;
+    return { keypoints: out.keypoints.data as Float32Array, wh: out.wh.data as Float32Array, grid: { gh, gw, nc, sx: img.width / w, sy: img.height / h } };
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.release();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The SIG detector converted to ONNX (src/semantics/centernet-onnx.ts) against the tfjs graph it comes
+ * from: the same heads and detections on real pairs of three datasets (640x480 MSRS with a 1-channel
+ * IR, an odd-sized RoadScene pair, a 1280x1024 LLVIP pair that the graph resizes), the cache file, a
+ * graph the mapping does not cover, and a whole `tesg fuse` with either backend.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readImage } from '../src/image/read.js';
+import { CenterNetDetector, centernetModelPath } from '../src/semantics/detector.js';
+import { detectorOnnxBytes, detectorOnnxPath, OnnxCenterNetDetector } from '../src/semantics/centernet-ort.js';
+import { centerNetToOnnx } from '../src/semantics/centernet-onnx.js';
+import type { GraphManifest } from '../src/semantics/centernet.js';
+import { ROOT, tesgOk } from './helpers/cli.js';
+
+const DATA = path.join(ROOT, '..', 'shared', 'data');
+const PAIRS: [string, string][] = [
+  ['samples/msrs/vi/01102N.png', 'samples/msrs/ir/01102N.png'],
+  [path.join(DATA, 'roadscene/dev50/vi/FLIR_01130.jpg'), path.join(DATA, 'roadscene/dev50/ir/FLIR_01130.jpg')],
+  [path.join(DATA, 'llvip/dev50/vi/IR9.png'), path.join(DATA, 'llvip/dev50/ir/IR9.png')],
+];
+
+test('onnxruntime CenterNet: the tfjs graph\'s heat maps within 2e-5, box sides within 0.05 px and the same detections, on MSRS, RoadScene and LLVIP pairs', async () => {
+  const tfjs = await CenterNetDetector.load();
+  const ort = await OnnxCenterNetDetector.load();
+  try {
+    let compared = 0;
+    for (const pair of PAIRS) {
+      for (const file of pair) {
+        const f = path.isAbsolute(file) ? file : path.join(ROOT, file);
+        if (!existsSync(f)) continue; // ../shared is on developer machines and CI, not in a user's install
+        const img = await readImage(f);
+        const [a, b] = [await tfjs.heads(img), await ort.heads(img)];
+        assert.deepEqual(b.grid, a.grid, f);
+        let maxHeat = 0;
+        for (let i = 0; i < a.keypoints.length; i++) maxHeat = Math.max(maxHeat, Math.abs(a.keypoints[i] - b.keypoints[i]));
+        let maxWh = 0;
+        for (let i = 0; i < a.wh.length; i++) maxWh = Math.max(maxWh, Math.abs(a.wh[i] - b.wh[i]));
+        console.log(`${path.basename(path.dirname(f))}/${path.basename(f)}: heat maps within ${maxHeat.toExponential(2)}, box sides within ${maxWh.toExponential(2)} px`);
+        assert.ok(maxHeat < 2e-5, `${f}: heat maps differ by ${maxHeat}`);
+        // box sides are regressed distances of up to ~300 input pixels: float32 noise of XNNPACK vs MLAS
+        assert.ok(maxWh < 0.05, `${f}: box sides differ by ${maxWh} px`);
+        const [da, db] = [await tfjs.detect(img), await ort.detect(img)];
+        assert.equal(db.length, da.length, f);
+        assert.ok(da.length > 0 || f.includes('ir'), `${f}: the VI image has detections to compare`);
+        for (let i = 0; i < da.length; i++) {
+          assert.equal(db[i].label, da[i].label, f);
+          assert.ok(Math.abs(db[i].score - da[i].score) < 2e-5, `${f}: score ${db[i].score} vs ${da[i].score}`);
+          for (const k of ['x1', 'y1', 'x2', 'y2'] as const) assert.ok(Math.abs(db[i][k] - da[i][k]) < 0.1, `${f}: ${k} ${db[i][k]} vs ${da[i][k]}`);
+        }
+        compared++;
+      }
+    }
+    assert.ok(compared >= 2, 'at least the bundled pair was compared');
+  } finally {
+    tfjs.dispose();
+    await ort.dispose();
+  }
+});
+
+test('the converted detector is cached beside the package and read back; a graph with an op the mapping lacks is refused by name', async () => {
+  const { bytes } = await detectorOnnxBytes();
+  const again = await detectorOnnxBytes();
+  assert.equal(again.converted, false);
+  assert.ok(existsSync(detectorOnnxPath()));
+  assert.deepEqual(again.bytes, bytes);
+  assert.match(path.basename(detectorOnnxPath()), /^centernet-mb3-\d+\.\d+\.\d+-c\d+\.onnx$/);
+
+  const json = centernetModelPath();
+  const manifest = JSON.parse(readFileSync(json, 'utf8')) as GraphManifest;
+  const weights = [readFileSync(path.join(path.dirname(json), manifest.weightsManifest[0].paths[0]))];
+  const relu = manifest.modelTopology.node.find((n) => n.op === 'Relu6')!;
+  relu.op = 'Elu';
+  assert.throws(() => centerNetToOnnx(manifest, weights), new RegExp(`op Elu \\(${relu.name.replace(/[/]/g, '\\/')}\\) is not mapped`));
+});
+
+test('tesg fuse: the same fused image with the onnxruntime detector (default) and TESG_DETECTOR=tfjs', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tesg-det-'));
+  try {
+    const args = ['fuse', 'samples/msrs/ir/01102N.png', 'samples/msrs/vi/01102N.png', '--weights', 'weights/tesg-v2/tesg.safetensors'];
+    await tesgOk(...args, '-o', path.join(dir, 'ort.png'));
+    process.env.TESG_DETECTOR = 'tfjs';
+    try {
+      await tesgOk(...args, '-o', path.join(dir, 'tfjs.png'));
+    } finally {
+      delete process.env.TESG_DETECTOR;
+    }
+    assert.deepEqual(readFileSync(path.join(dir, 'ort.png')), readFileSync(path.join(dir, 'tfjs.png')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
