@@ -18,11 +18,12 @@ import { AdamW, DEFAULT_ADAMW } from '../src/training/adamw.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/training/checkpoint.js';
 import { BatchSampler } from '../src/training/data.js';
 import { DEFAULT_LOSS_WEIGHTS } from '../src/training/losses.js';
-import { DEFAULT_TRAIN_OPTIONS, train, type TrainOptions } from '../src/training/trainer.js';
+import { batchTensors, DEFAULT_TRAIN_OPTIONS, train, type TrainOptions } from '../src/training/trainer.js';
+import { tf } from '../src/model/tfjs.js';
 import { TorchTrainStep } from '../src/training/torch-step.js';
 import { torchGradients } from '../src/training/torch-gradients.js';
 import { WEIGHTS_FILE } from '../src/training/checkpoint.js';
-import { syntheticData, TINY } from './helpers/model-fixtures.js';
+import { randomFloats, syntheticData, TINY } from './helpers/model-fixtures.js';
 import { batchOf, forwardParity, gradientParity, maxAbs, relNorm, torchAndTfjsCpu } from './helpers/torch-parity.js';
 
 const { skip, torch } = await torchAndTfjsCpu();
@@ -64,6 +65,36 @@ for (const label of ['default', 'image masks, rgb output, bias-free norm, biases
     assert.equal(tfjs.grads.size, tg.grads.size);
   });
 }
+
+test('distillation (--teacher): the teacher term adds w * mean((Y_F - Y_teacher)^2) on both backends, with the same gradients (relative 1e-3)', { skip }, async () => {
+  const model = TesgModel.create(VARIANTS.default, 5);
+  try {
+    const batch = await batchOf(2, 16, 9);
+    const teacher = Float32Array.from(randomFloats(2 * 16 * 16, 11), (v) => 0.5 + 0.4 * v);
+    const plain = await gradientParity(torch!, model, batch);
+    const w = { ...DEFAULT_LOSS_WEIGHTS, teacher: 5 };
+    const { tfjs, torch: tg } = await gradientParity(torch!, model, { ...batch, teacher }, w);
+    // the paper's terms are unchanged; the total grows by the teacher term, the same on both backends
+    for (const k of ['ssim', 'intensity', 'gradient', 'color'] as const) assert.equal(tfjs.losses[k], plain.tfjs.losses[k]);
+    const added = tfjs.losses.total - plain.tfjs.losses.total;
+    const inp = batchTensors(batch, model.config);
+    const out = model.forward({ ir: inp.ir, vi: inp.vi, mask: inp.mask, text: inp.text });
+    const y = out.dataSync();
+    tf.dispose([out, ...Object.values(inp)]);
+    const mse = y.reduce((sum, v, i) => sum + (v - teacher[i]) ** 2, 0) / y.length;
+    assert.ok(Math.abs(added - 5 * mse) < 1e-4 * 5 * mse, `the total grows by ${added}, 5 * mse = ${5 * mse}`);
+    assert.ok(Math.abs(tg.losses.total - tfjs.losses.total) <= 1e-5 * tfjs.losses.total, `total: torch ${tg.losses.total}, tfjs ${tfjs.losses.total}`);
+    let changed = 0;
+    for (const [name, want] of tfjs.grads) {
+      const d = relNorm(tg.grads.get(name)!, want);
+      assert.ok(d < 1e-3, `${name}: gradients differ by ${d} (relative)`);
+      if (relNorm(want, plain.tfjs.grads.get(name)!) > 1e-3) changed++;
+    }
+    assert.ok(changed > tfjs.grads.size / 2, `the teacher term moves most gradients (${changed} of ${tfjs.grads.size})`);
+  } finally {
+    model.dispose();
+  }
+});
 
 test('torch steps leak no handles, lower the loss, and checkpoint into the tfjs trainer unchanged', { skip }, async () => {
   const t = torch!;

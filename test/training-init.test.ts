@@ -93,3 +93,31 @@ test('--init-weights refuses model options, --resume, a non-weights file and ano
     assert.match(r.stderr.slice(r.stderr.lastIndexOf('tesg: error')), re, more.join(' '));
   }
 });
+
+test('--teacher (distillation): a run on a teacher\'s fused images records the folder and its weight; contradicting options and a missing image are refused with one line', async () => {
+  const f = await folder;
+  const teacher = path.join(root, 'teacher');
+  const fused = await tesg('fuse', '--ir', path.join(f.data, 'ir'), '--vi', path.join(f.data, 'vi'), '--out', teacher, '--method', 'max');
+  assert.equal(fused.code, 0, fused.stderr);
+  const out = path.join(root, 'distill');
+  const r = await tesg(...base(f, out, '--config', f.config, '--steps', '2', '--teacher', teacher, '--loss-weights', 'teacher=5'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /teacher .*teacher \(weight 5\)/);
+  const state = JSON.parse((await readTensorFile(path.join(out, CHECKPOINT_FILE))).metadata.tesg_train) as { teacher?: string; lossWeights: { teacher?: number } };
+  assert.equal(state.teacher, teacher);
+  assert.equal(state.lossWeights.teacher, 5);
+
+  const cases: Array<[string[], RegExp]> = [
+    [['--teacher', teacher], /--teacher .* needs a weight for its term: add teacher=W to --loss-weights/],
+    [['--loss-weights', 'teacher=5'], /--loss-weights teacher=5 needs --teacher DIR/],
+    [['--teacher', teacher, '--loss-weights', 'teacher=5', '--augment-gamma', 'ir=0.5'], /--teacher and --augment-gamma do not combine/],
+    [['--teacher', path.join(root, 'no-teacher'), '--loss-weights', 'teacher=5'], /no-teacher\/\w+\.png: no such file/],
+  ];
+  for (const [more, re] of cases) {
+    const bad = await tesg(...base(f, path.join(root, `distill-bad-${cases.findIndex((c) => c[0] === more)}`), '--config', f.config, '--steps', '1', ...more));
+    assert.notEqual(bad.code, 0, more.join(' '));
+    const errors = bad.stderr.split('\n').filter((l) => l.startsWith('tesg: error'));
+    assert.equal(errors.length, 1, bad.stderr);
+    assert.match(errors[0], re, more.join(' '));
+  }
+});

@@ -44,6 +44,8 @@ export interface TrainState {
   init?: InitRecord;
   /** Intensity augmentation of the crops (./augment.ts); absent: none. */
   augment?: GammaAugment;
+  /** Distillation: the teacher's fused-image folder (TrainOptions.teacher); absent: none. */
+  teacher?: string;
 }
 
 /** Where a fine-tuning run's initial weights came from. */

@@ -53,16 +53,25 @@ export interface TrainSample {
   ir: Uint8Array;
   vi: Uint8Array;
   sig: SigEntry;
+  /** The teacher's fused luminance (distillation), when the run has one. */
+  teacher?: Uint8Array;
 }
 
-export async function loadSample(pair: TrainPair, sig: SigSource): Promise<TrainSample> {
-  const [ir, vi, s] = await Promise.all([readImage(pair.irPath), readImage(pair.viPath), sig(pair.stem)]);
-  if (ir.width !== vi.width || ir.height !== vi.height || s.mask.width !== vi.width || s.mask.height !== vi.height) {
+/**
+ * A pair, its SIG entry and, with `teacherDir`, the teacher's fused image `<teacherDir>/<stem>.png`
+ * as luminance (BT.601, the fused Y). Errors: MismatchError when sizes differ; InputError naming a
+ * missing or unreadable teacher image.
+ */
+export async function loadSample(pair: TrainPair, sig: SigSource, teacherDir?: string): Promise<TrainSample> {
+  const teacherPath = teacherDir ? path.join(teacherDir, `${pair.stem}.png`) : undefined;
+  const [ir, vi, s, t] = await Promise.all([readImage(pair.irPath), readImage(pair.viPath), sig(pair.stem), teacherPath ? readImage(teacherPath) : undefined]);
+  if (ir.width !== vi.width || ir.height !== vi.height || s.mask.width !== vi.width || s.mask.height !== vi.height || (t && (t.width !== vi.width || t.height !== vi.height))) {
     throw new MismatchError(
-      `${pair.stem}: sizes differ: ${pair.irPath} ${ir.width}x${ir.height}, ${pair.viPath} ${vi.width}x${vi.height}, SIG mask ${s.mask.width}x${s.mask.height}`,
+      `${pair.stem}: sizes differ: ${pair.irPath} ${ir.width}x${ir.height}, ${pair.viPath} ${vi.width}x${vi.height}, SIG mask ${s.mask.width}x${s.mask.height}` +
+        (t ? `, teacher ${teacherPath} ${t.width}x${t.height}` : ''),
     );
   }
-  return { width: vi.width, height: vi.height, ir: grayBytes(ir), vi: rgbBytes(vi), sig: s };
+  return { width: vi.width, height: vi.height, ir: grayBytes(ir), vi: rgbBytes(vi), sig: s, ...(t ? { teacher: grayBytes(t) } : {}) };
 }
 
 function grayBytes(img: Image8): Uint8Array {
@@ -86,6 +95,8 @@ export interface Batch {
   text: Float32Array;
   textEncoderId: string;
   stems: string[];
+  /** The teacher's fused luminance [n, crop, crop] in 0..1 (same crops and flips), when every sample has one. */
+  teacher?: Float32Array;
 }
 
 /** Everything a resumed sampler needs. */
@@ -160,6 +171,7 @@ export class BatchSampler {
       textEncoderId: '',
       stems: [],
     };
+    let teacher: Float32Array | undefined;
     for (let b = 0; b < n; b++) {
       if (this.cursor >= this.order.length) {
         this.order = this.rng.permutation(this.pairs.length);
@@ -185,6 +197,7 @@ export class BatchSampler {
           const dst = b * px + y * crop + x;
           out.ir[dst] = irTable[s.ir[src]];
           out.mask[dst] = s.sig.mask.data[src] ? 1 : 0;
+          if (s.teacher) (teacher ??= new Float32Array(n * px))[dst] = s.teacher[src] / 255;
           for (let c = 0; c < 3; c++) out.vi[dst * 3 + c] = viTable[s.vi[src * 3 + c]];
         }
       }
@@ -197,6 +210,7 @@ export class BatchSampler {
       out.text.set(s.sig.embedding, b * s.sig.embedding.length);
       out.stems.push(this.pairs[index].stem);
     }
+    if (teacher) out.teacher = teacher;
     return out;
   }
 

@@ -8,6 +8,11 @@ export interface LossWeights {
   intensity: number;
   gradient: number;
   color: number;
+  /**
+   * Distillation (`--teacher DIR`): mean squared difference between the fused luminance and a
+   * teacher model's fused luminance for the same pair (e.g. tesg-v1's). Absent or 0: off.
+   */
+  teacher?: number;
 }
 
 /** Text-IF's weights (ssim 1 per source, max-intensity 4, texture/gradient 10, colour 12). */
@@ -22,7 +27,7 @@ export function parseLossWeights(s: string | undefined): LossWeights {
   if (!s) return w;
   for (const part of s.split(',')) {
     const [k, v] = part.split('=');
-    if (!(k in w) || v === undefined) throw new UsageError(`--loss-weights: expected name=value with names ${Object.keys(w).join(', ')}, got '${part}'`);
+    if (!(k in w || k === 'teacher') || v === undefined) throw new UsageError(`--loss-weights: expected name=value with names ${[...Object.keys(w), 'teacher'].join(', ')}, got '${part}'`);
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new UsageError(`--loss-weights ${k} must be a number >= 0, got '${v}'`);
     w[k as keyof LossWeights] = n;

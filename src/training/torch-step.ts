@@ -124,12 +124,23 @@ export class TorchTrainStep {
     const text = torch.fromFloat32(b.text, [b.size, c.text_tokens, c.text_dim]);
     const viIn = c.vi_input === 'rgb' ? vi : torch.rgbToY(vi);
     let loss: ReturnType<TorchAddon['fusionLoss']> | null = null;
+    const extra: TorchTensor[] = [];
     try {
       const out = tesgNetwork(this.ops, c, { ir, vi: viIn, mask, text });
       loss = torch.fusionLoss(out, c.output === 'rgb', ir, vi, [w.ssim, w.intensity, w.gradient, w.color]);
-      loss.total.backward(scale);
-      return { total: loss.total.item(), ssim: loss.ssim.item(), intensity: loss.intensity.item(), gradient: loss.gradient.item(), color: loss.color.item() };
+      let total = loss.total;
+      if (b.teacher && w.teacher) {
+        // distillation: + w.teacher * mean((Y_F - Y_teacher)^2), as teacherTerm in ./trainer.ts (tfjs)
+        const keep = (t: TorchTensor) => (extra.push(t), t);
+        const y = c.output === 'rgb' ? keep(torch.rgbToY(out)) : out;
+        const d = keep(torch.sub(y, keep(torch.fromFloat32(b.teacher, [...s, 1]))));
+        const mse = keep(torch.mul(keep(torch.sum(keep(torch.mul(d, d)))), keep(torch.scalar(1 / b.teacher.length))));
+        total = keep(torch.add(total, keep(torch.mul(mse, keep(torch.scalar(w.teacher))))));
+      }
+      total.backward(scale);
+      return { total: total.item(), ssim: loss.ssim.item(), intensity: loss.intensity.item(), gradient: loss.gradient.item(), color: loss.color.item() };
     } finally {
+      for (const t of extra) t.dispose();
       if (loss) for (const t of Object.values(loss)) t.dispose();
       this.ops.release();
       for (const t of new Set([ir, vi, mask, text, viIn])) t.dispose();
@@ -223,5 +234,5 @@ export function sliceBatch(b: Batch, from: number, n: number): Batch {
     const per = a.length / b.size;
     return a.subarray(from * per, (from + n) * per);
   };
-  return { ...b, size: n, ir: cut(b.ir), vi: cut(b.vi), mask: cut(b.mask), text: cut(b.text), stems: b.stems.slice(from, from + n) };
+  return { ...b, size: n, ir: cut(b.ir), vi: cut(b.vi), mask: cut(b.mask), text: cut(b.text), stems: b.stems.slice(from, from + n), ...(b.teacher ? { teacher: cut(b.teacher) } : {}) };
 }

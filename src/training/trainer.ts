@@ -84,6 +84,11 @@ export interface TrainOptions {
   initWeights?: string;
   /** Per-sample gamma of the IR and VI crops (./augment.ts). New runs only; resume uses the checkpoint's. */
   augment?: GammaAugment;
+  /**
+   * Distillation: the folder of a teacher model's fused images of the training pairs (`<stem>.png`,
+   * read by the data loader); recorded in the checkpoint. Needs lossWeights.teacher > 0.
+   */
+  teacher?: string;
 }
 
 export const DEFAULT_TRAIN_OPTIONS = {
@@ -154,7 +159,8 @@ export const localGradients: GradientFn = async (model, batch, weights) => {
       const out = model.forward({ ir: inp.ir, vi: viIn, mask: inp.mask, text: inp.text });
       const t = fusionLoss(out, model.config.output, inp.ir, inp.vi, weights);
       kept.push(tf.keep(t.ssim), tf.keep(t.intensity), tf.keep(t.gradient), tf.keep(t.color));
-      return t.total;
+      if (!batch.teacher || !weights.teacher) return t.total;
+      return tf.add(t.total, tf.mul(teacherTerm(out, model.config.output, batch.teacher), weights.teacher)) as tf.Scalar;
     }, [...model.params.vars.values()]);
     const [ssim, intensity, gradient, color] = await Promise.all(kept.map((k) => k.data()));
     const total = (await value.data())[0];
@@ -168,6 +174,18 @@ export const localGradients: GradientFn = async (model, batch, weights) => {
   }
 };
 
+/**
+ * Distillation term: mean((Y_F - Y_teacher)^2) over the batch, Y_F the fused luminance [B,H,W,1]
+ * (BT.601 Y of an RGB output), Y_teacher the teacher's fused luminance in 0..1, same layout. The same
+ * sum as the libtorch step's (./torch-step.ts).
+ */
+export function teacherTerm(out: tf.Tensor, output: ModelConfig['output'], teacher: Float32Array): tf.Scalar {
+  return tf.tidy(() => {
+    const y = output === 'rgb' ? rgbToY(out as tf.Tensor4D) : out;
+    return tf.mean(tf.square(tf.sub(y, tf.tensor(teacher, y.shape)))) as tf.Scalar;
+  });
+}
+
 /** The largest divisor of `n` that is <= `max` (at least 1): a micro-batch size that splits n evenly. */
 export function largestDivisorUpTo(n: number, max: number): number {
   for (let d = Math.min(n, Math.max(1, Math.floor(max))); d > 1; d--) if (n % d === 0) return d;
@@ -178,7 +196,7 @@ export function largestDivisorUpTo(n: number, max: number): number {
 export function subBatch(b: Batch, from: number, n: number): Batch {
   const per = (a: Float32Array) => a.length / b.size;
   const cut = (a: Float32Array) => a.subarray(from * per(a), (from + n) * per(a));
-  return { ...b, size: n, ir: cut(b.ir), vi: cut(b.vi), mask: cut(b.mask), text: cut(b.text), stems: b.stems.slice(from, from + n) };
+  return { ...b, size: n, ir: cut(b.ir), vi: cut(b.vi), mask: cut(b.mask), text: cut(b.text), stems: b.stems.slice(from, from + n), ...(b.teacher ? { teacher: cut(b.teacher) } : {}) };
 }
 
 /** `gradients` over equal micro-batches of `micro` samples, averaged. */
@@ -253,6 +271,7 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
       ...newRunSettings(opts),
       ...(opts.initWeights ? { init: await initRecord(opts.initWeights) } : {}),
       ...(opts.augment ? { augment: opts.augment } : {}),
+      ...(opts.teacher ? { teacher: opts.teacher } : {}),
     };
     await writeFileAtomic(csvPath, CSV_HEADER + '\n');
   }
@@ -263,6 +282,7 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
   const clip = state.clipGradNorm ?? 0;
   log(`lr schedule: ${describeSchedule(schedule)}; gradient-norm clipping: ${clip > 0 ? `at ${clip}` : 'off'}` +
     (state.augment ? `; augmentation: ${describeGammaAugment(state.augment)}` : '') +
+    (state.teacher ? `; teacher ${state.teacher} (weight ${state.lossWeights.teacher ?? 0})` : '') +
     (state.sig ? `; SIG: ${sigLabel(state.sig.header)}` : ''));
   const progress = createProgress({ label: 'train', total: Math.max(0, opts.steps - state.step), tty: opts.tty, write: opts.write, lineEverySec: 10 });
   const start = Date.now();

@@ -18,7 +18,7 @@ import type { TorchAddon } from '../../src/runtime/torch.js';
 import { DEFAULT_ADAMW } from '../../src/training/adamw.js';
 import type { Batch } from '../../src/training/data.js';
 import { BatchSampler } from '../../src/training/data.js';
-import { DEFAULT_LOSS_WEIGHTS } from '../../src/training/losses.js';
+import { DEFAULT_LOSS_WEIGHTS, type LossWeights } from '../../src/training/losses.js';
 import { localGradients } from '../../src/training/trainer.js';
 import { TorchTrainStep } from '../../src/training/torch-step.js';
 import { randomFloats, syntheticData } from './model-fixtures.js';
@@ -121,11 +121,11 @@ export interface GradientParity {
 }
 
 /** Loss and parameter gradients of `batch` (DEFAULT_LOSS_WEIGHTS) for `model`'s weights on both backends; `model` stays alive. */
-export async function gradientParity(t: TorchAddon, model: TesgModel, batch: Batch): Promise<GradientParity> {
-  const ref = await localGradients(model, batch, DEFAULT_LOSS_WEIGHTS);
+export async function gradientParity(t: TorchAddon, model: TesgModel, batch: Batch, weights: LossWeights = DEFAULT_LOSS_WEIGHTS): Promise<GradientParity> {
+  const ref = await localGradients(model, batch, weights);
   const step = TorchTrainStep.create({ config: model.config, weights: await model.params.toArrays(), adam: DEFAULT_ADAMW }, t);
   try {
-    const { losses, gradNorm } = step.gradients(batch, DEFAULT_LOSS_WEIGHTS, 1);
+    const { losses, gradNorm } = step.gradients(batch, weights, 1);
     const grads = new Map<string, Float32Array | null>();
     for (const [name, v] of step.params.vars) {
       const g = v.grad();

@@ -1,4 +1,5 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
@@ -59,12 +60,21 @@ interface TrainCliOptions {
   scheduleSteps?: string;
   clipGradNorm: string;
   augmentGamma?: string;
+  teacher?: string;
 }
 
 function int(name: string, v: string, min = 1): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
   return n;
+}
+
+/** The teacher folder recorded in the checkpoint in `outDir` (undefined when none, or no checkpoint yet). */
+async function readResumeTeacher(outDir: string): Promise<string | undefined> {
+  const file = path.join(outDir, 'checkpoint.safetensors');
+  if (!existsSync(file)) return undefined;
+  const raw = (await readTensorFileMetadata(file)).tesg_train;
+  return raw ? (JSON.parse(raw) as { teacher?: string }).teacher : undefined;
 }
 
 function num(name: string, v: string): number {
@@ -147,6 +157,15 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
   const sigHeader = { ...(await readHeader(o.sig)) } as Record<string, unknown>;
   const pairs = await listTrainingPairs(o.data);
   const sig = sigCacheSource(o.sig);
+  const lossWeights = parseLossWeights(o.lossWeights);
+  // distillation: the teacher's folder is the checkpoint's on resume
+  const teacher = o.resume ? (await readResumeTeacher(o.out)) : o.teacher;
+  if (!o.resume && (o.teacher !== undefined) !== Boolean(lossWeights.teacher)) {
+    throw new UsageError(o.teacher !== undefined ? `--teacher ${o.teacher} needs a weight for its term: add teacher=W to --loss-weights (e.g. --loss-weights teacher=20)` : `--loss-weights teacher=${lossWeights.teacher} needs --teacher DIR (the teacher model's fused images of the training pairs)`);
+  }
+  if (!o.resume && o.teacher !== undefined && o.augmentGamma !== undefined) {
+    throw new UsageError('--teacher and --augment-gamma do not combine: the teacher\'s fused images are of the pairs as they are, not of gamma-changed ones');
+  }
   const model = await modelOptions(o);
   // Known defect: on tfjs the gradient of base.vi_y (base_fusion 'max') disagrees with libtorch and
   // with finite differences (test/runtime-torch-unet.test.ts), so such models train on libtorch only.
@@ -169,7 +188,7 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
       seed: int('seed', o.seed, 0),
       lr: num('lr', o.lr),
       weightDecay: num('weight-decay', o.weightDecay),
-      lossWeights: parseLossWeights(o.lossWeights),
+      lossWeights,
       model,
       resume: Boolean(o.resume),
       cacheSize: o.cache === undefined ? undefined : int('cache', o.cache, 0),
@@ -179,8 +198,9 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
       sig: sigHeader,
       initWeights: o.initWeights,
       augment: o.augmentGamma === undefined ? undefined : parseGammaAugment(o.augmentGamma),
+      teacher,
     },
-    { pairs, load: (p) => loadSample(p, sig) },
+    { pairs, load: (p) => loadSample(p, sig, teacher) },
   );
   const l = r.losses;
   process.stdout.write(
@@ -210,6 +230,7 @@ export function register(program: Command): void {
     .option('--schedule-steps <n>', 'cosine: the step the decay ends at (default --steps; on --resume, giving it re-targets the stored decay)')
     .option('--clip-grad-norm <x>', 'clip the global gradient L2 norm to x before AdamW, as torch clip_grad_norm_ (0: off)', String(d.clipGradNorm))
     .option('--augment-gamma <ranges>', 'intensity augmentation: a gamma per crop and modality, log-uniform in MIN:MAX, e.g. ir=0.25:1,vi=0.5:1 (< 1 brightens; MSRS IR is dark, other datasets\' is not)')
+    .option('--teacher <dir>', 'distillation: a teacher model\'s fused images of the training pairs (<stem>.png, e.g. `tesg fuse` of --data with tesg-v1), with teacher=W in --loss-weights')
     .option('--weight-decay <x>', 'AdamW decoupled weight decay', String(d.weightDecay))
     .option('--seed <n>', 'seed of the initial weights and of the crops/flips', String(d.seed))
     .option('--checkpoint-every <n>', 'write a checkpoint every N steps (a kill loses at most N)', String(d.checkpointEvery))
