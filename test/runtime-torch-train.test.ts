@@ -79,7 +79,7 @@ test('distillation (--teacher): the teacher term adds w * mean((Y_F - Y_teacher)
     const added = tfjs.losses.total - plain.tfjs.losses.total;
     const inp = batchTensors(batch, model.config);
     const out = model.forward({ ir: inp.ir, vi: inp.vi, mask: inp.mask, text: inp.text });
-    const y = out.dataSync();
+    const y = out.dataSync() as Float32Array;
     tf.dispose([out, ...Object.values(inp)]);
     const mse = y.reduce((sum, v, i) => sum + (v - teacher[i]) ** 2, 0) / y.length;
     assert.ok(Math.abs(added - 5 * mse) < 1e-4 * 5 * mse, `the total grows by ${added}, 5 * mse = ${5 * mse}`);

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readImage } from '../src/image/read.js';
@@ -67,7 +67,7 @@ test('the converted detector is cached beside the package and read back; a graph
   assert.equal(again.converted, false);
   assert.ok(existsSync(detectorOnnxPath()));
   assert.deepEqual(again.bytes, bytes);
-  assert.match(path.basename(detectorOnnxPath()), /^centernet-mb3-\d+\.\d+\.\d+-c\d+\.onnx$/);
+  assert.match(path.basename(detectorOnnxPath()), /^centernet-mb3-\d+\.\d+\.\d+-[0-9a-f]{8}-c\d+\.onnx$/);
 
   const json = centernetModelPath();
   const manifest = JSON.parse(readFileSync(json, 'utf8')) as GraphManifest;
@@ -75,6 +75,36 @@ test('the converted detector is cached beside the package and read back; a graph
   const relu = manifest.modelTopology.node.find((n) => n.op === 'Relu6')!;
   relu.op = 'Elu';
   assert.throws(() => centerNetToOnnx(manifest, weights), new RegExp(`op Elu \\(${relu.name.replace(/[/]/g, '\\/')}\\) is not mapped`));
+});
+
+test('a cache file cut short is converted again and replaced, with one warning', async () => {
+  // a copy of the model outside the human package: its own cache file, so other tests never see it broken
+  const dir = mkdtempSync(path.join(tmpdir(), 'tesg-det-model-'));
+  const json = centernetModelPath();
+  for (const f of ['centernet.json', 'centernet.bin']) copyFileSync(path.join(path.dirname(json), f), path.join(dir, f));
+  const modelJson = path.join(dir, 'centernet.json');
+  const cache = detectorOnnxPath(modelJson);
+  assert.notEqual(cache, detectorOnnxPath());
+  try {
+    const { bytes } = await detectorOnnxBytes(modelJson);
+    writeFileSync(cache, bytes.subarray(0, 1000)); // a crash before the data reached the disk
+    const warnings: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (warnings.push(String(chunk)), true)) as typeof process.stderr.write;
+    let det: OnnxCenterNetDetector;
+    try {
+      det = await OnnxCenterNetDetector.load({ modelJson });
+    } finally {
+      process.stderr.write = write;
+    }
+    await det.dispose();
+    assert.equal(warnings.length, 1, warnings.join(''));
+    assert.match(warnings[0], /^tesg: warning: .*tesg-cache.*not a loadable ONNX model.*; converting the detector again\n$/);
+    assert.deepEqual(readFileSync(cache), Buffer.from(bytes));
+  } finally {
+    rmSync(cache, { force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('tesg fuse: the same fused image with the onnxruntime detector (default) and TESG_DETECTOR=tfjs', async () => {

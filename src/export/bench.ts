@@ -115,7 +115,7 @@ export async function runInferenceBench(o: InferenceBenchOptions = {}): Promise<
   const loadStart = loadavg()[0];
   const dir = mkdtempSync(path.join(tmpdir(), 'tesg-bench-'));
   const rss: Record<string, number> = { start: peakRssMb() };
-  // The SIG detector and the tfjs network run on the wasm backend, as `tesg fuse` does.
+  // The tfjs network row runs on the wasm backend (the SIG detector runs on onnxruntime, as in `tesg fuse`).
   await initBackend('wasm');
   try {
     // Weights: the given or shipped file, else a random-weight default model (same cost; timings do not depend on values).

@@ -11,8 +11,8 @@ import { runVideoChunkQueueJob, type VideoChunkResult } from './video.js';
 
 /**
  * The job processor, run by BullMQ in a worker thread of `tesg worker` (a sandboxed processor).
- * Fusion is CPU-bound and much of it synchronous (the SIG on tfjs-wasm blocks for seconds per
- * pair), so on the worker's main thread it would starve the timer that renews the job's lock, and
+ * Fusion is CPU-bound and much of it synchronous (image decoding, the SIG's masks and warm objects,
+ * and with TESG_DETECTOR=tfjs its detector block for up to seconds per pair), so on the worker's main thread it would starve the timer that renews the job's lock, and
  * BullMQ would take a busy job for a dead one. Here it blocks only this thread; the main thread keeps
  * the lock. A thread is reused for the next job, so the TeSG model loads once per thread.
  */

@@ -75,9 +75,9 @@ export async function startWorker(opts: StartWorkerOptions): Promise<TesgWorker>
     stalledInterval: opts.stalledIntervalMs ?? 30_000,
     autorun: false,
     useWorkerThreads: true,
-    // Several jobs at once already keep every core busy: then each job's SIG runs its two detector
-    // passes on its own thread instead of starting a detector worker of its own
-    // (TESG_DETECTOR_WORKERS, src/semantics/detector-pool.ts; named here, not imported: that module loads tfjs).
+    // Several jobs at once already keep every core busy: then each job's SIG detector uses one thread
+    // (TESG_DETECTOR_WORKERS=0, src/semantics/sig-detector.ts: one onnxruntime thread, or with
+    // TESG_DETECTOR=tfjs no detector worker thread; named here, not imported, to keep imports light).
     workerThreadsOptions: (opts.concurrency ?? 1) > 1 ? { workerData, env: { ...process.env, TESG_DETECTOR_WORKERS: '0' } } : { workerData },
   });
   worker.on('completed', (job: Job, r: JobResult) => {

@@ -3,7 +3,7 @@
  * behind the same surface (inputs, outputs, requireInputs, run, release). Why: onnxruntime-node
  * creates a session synchronously on the calling thread (graph optimisation: 0.2-0.4 s CPU for the
  * fusion network), so on the main thread it cannot overlap anything. On a worker it loads while the
- * main thread runs the SIG detector on tfjs-wasm: a cold `tesg fuse` on 2 cores saves that time.
+ * main thread runs the SIG (its detector has its own, smaller session): a cold `tesg fuse` on 2 cores saves that time.
  * Feeds and outputs are copied through messages (a 640x480 pair: about 10 MB, a few ms; the network
  * takes over a second). The worker never keeps the process alive on its own (unref'd while idle).
  *

@@ -128,6 +128,8 @@ export function centerNetToOnnx(manifest: GraphManifest, weightFiles: readonly U
     const strides = (attrList(n, 'strides')?.i ?? ['1', '1', '1', '1']).map(Number);
     const dil = (attrList(n, 'dilations')?.i ?? ['1', '1', '1', '1']).map(Number);
     const padding = attrS(n, 'padding');
+    const layout = attrS(n, 'data_format');
+    if (layout !== '' && layout !== 'NHWC') throw new Error(`centernet graph: ${n.name} has data_format '${layout}'; only NHWC is mapped`);
     if (padding !== 'SAME' && padding !== 'VALID') throw new Error(`centernet graph: ${n.name} has padding '${padding}'`);
     const inputs = [x, g.floatInit(`${n.name}/kernel`, k.dims, k.values)];
     const fused = (attrList(n, 'fused_ops')?.s ?? []).map(b64);
@@ -205,6 +207,7 @@ export function centerNetToOnnx(manifest: GraphManifest, weightFiles: readonly U
       case 'ConcatV2': {
         const axis = Number(weightOf(ins[ins.length - 1]).values[0]);
         const nchwAxis = [0, 2, 3, 1][axis < 0 ? axis + 4 : axis];
+        if (nchwAxis === undefined) throw new Error(`centernet graph: ${n.name} concatenates on axis ${axis}; only 4-D tensors are mapped`);
         y = g.node('Concat', ins.slice(0, -1).map(valueOf), n.name, { axis: nchwAxis })[0];
         break;
       }

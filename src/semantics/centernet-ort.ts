@@ -12,6 +12,7 @@
  * missing it is converted in memory (about 0.3 s) and written there for the next process. An
  * unwritable package folder only costs the conversion each time.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,17 +28,26 @@ import { InputError } from '../errors.js';
 export const CONVERTER_VERSION = 1;
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The cache file for the CenterNet graph at `modelJson` (its package version names the weights). */
+/**
+ * The cache file for the CenterNet graph at `modelJson`: named by the human package's version (or
+ * 'unknown') and the first 8 hex digits of model.json's SHA-256 (it lists every weight's name, shape
+ * and byte range), so another model or version never reads this one's conversion.
+ */
 export function detectorOnnxPath(modelJson = centernetModelPath()): string {
   let version = 'unknown';
   try {
     const pkg = JSON.parse(readFileSync(path.join(path.dirname(modelJson), '..', 'package.json'), 'utf8')) as { version?: string };
     version = pkg.version ?? version;
   } catch {
-    // a model.json outside the human package: keyed by its folder name instead
-    version = path.basename(path.dirname(modelJson));
+    // a model.json outside the human package: the hash alone tells it apart
   }
-  return path.join(PACKAGE_ROOT, '.tesg-cache', `centernet-mb3-${version}-c${CONVERTER_VERSION}.onnx`);
+  let hash = 'nofile';
+  try {
+    hash = createHash('sha256').update(readFileSync(modelJson)).digest('hex').slice(0, 8);
+  } catch {
+    // unreadable: detectorOnnxBytes reports it when it reads the file
+  }
+  return path.join(PACKAGE_ROOT, '.tesg-cache', `centernet-mb3-${version}-${hash}-c${CONVERTER_VERSION}.onnx`);
 }
 
 /**
@@ -81,9 +91,22 @@ export interface OnnxDetectorOptions {
 export class OnnxCenterNetDetector {
   private constructor(private readonly model: OnnxModel) {}
 
+  /**
+   * Loads the cached conversion (made now if missing). A cache file that does not load (cut short
+   * by a crash or a full disk) is converted again and replaced, with one warning line on stderr.
+   */
   static async load(opts: OnnxDetectorOptions = {}): Promise<OnnxCenterNetDetector> {
-    const { bytes, file } = await detectorOnnxBytes(opts.modelJson);
-    return new OnnxCenterNetDetector(await OnnxModel.fromBytes(bytes, file, { threads: opts.threads, spinning: false }));
+    const got = await detectorOnnxBytes(opts.modelJson);
+    const options = { threads: opts.threads, spinning: false };
+    try {
+      return new OnnxCenterNetDetector(await OnnxModel.fromBytes(got.bytes, got.file, options));
+    } catch (err) {
+      if (got.converted) throw err;
+      process.stderr.write(`tesg: warning: ${(err as Error).message.split('\n')[0]}; converting the detector again\n`);
+      await fs.rm(got.file, { force: true });
+      const again = await detectorOnnxBytes(opts.modelJson);
+      return new OnnxCenterNetDetector(await OnnxModel.fromBytes(again.bytes, again.file, options));
+    }
   }
 
   /** As CenterNet.detect: boxes in image pixels, best first. A 1-channel (IR) image is replicated to RGB. */

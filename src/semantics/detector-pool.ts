@@ -30,8 +30,8 @@ import type { ObjectDetector } from './default-provider.js';
 import { CenterNetDetector, type Detection, type DetectOptions } from './detector.js';
 import type { DetectorWorkerReply, DetectorWorkerSetup, DetectRequest, WorkerError } from './detector-worker.js';
 
-/** Environment variable that overrides the automatic choice: '0' = no detector worker, '1' = one. */
-export const DETECTOR_WORKERS_ENV = 'TESG_DETECTOR_WORKERS';
+export { defaultDetectorWorkers, DETECTOR_WORKERS_ENV } from './sig-detector.js';
+import { defaultDetectorWorkers } from './sig-detector.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const OWN_EXT = path.extname(HERE);
@@ -39,21 +39,6 @@ const WORKER_FILE = path.join(path.dirname(HERE), `detector-worker${OWN_EXT}`);
 
 /** A detector the SIG owns: detect, and dispose when done (sync for CenterNetDetector, async here). */
 export type OwnedDetector = ObjectDetector & { dispose(): void | Promise<void> };
-
-/**
- * Detector worker threads to use when the caller did not say (DetectorSigOptions.detectorWorkers):
- * the environment variable TESG_DETECTOR_WORKERS ('0' or '1') if set, else 1 when the machine has at
- * least 2 cores (os.availableParallelism()) and 0 on one core. Errors: UsageError for another value
- * of the variable.
- */
-export function defaultDetectorWorkers(): 0 | 1 {
-  const env = process.env[DETECTOR_WORKERS_ENV];
-  if (env !== undefined && env !== '') {
-    if (env === '0' || env === '1') return Number(env) as 0 | 1;
-    throw new UsageError(`${DETECTOR_WORKERS_ENV} must be 0 or 1, got '${env}'`);
-  }
-  return os.availableParallelism() >= 2 ? 1 : 0;
-}
 
 /**
  * Detect calls the SIG's pool makes on this thread before it starts its worker: one pair's (VI, IR).

@@ -95,7 +95,7 @@ export interface Batch {
   text: Float32Array;
   textEncoderId: string;
   stems: string[];
-  /** The teacher's fused luminance [n, crop, crop] in 0..1 (same crops and flips), when every sample has one. */
+  /** The teacher's fused luminance [n, crop, crop] in 0..1 (same crops and flips), when the run has a teacher (then every sample has one). */
   teacher?: Float32Array;
 }
 

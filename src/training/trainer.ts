@@ -251,6 +251,10 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
   if (opts.resume) {
     ({ model, adam, state } = await loadCheckpoint(opts.outDir));
     state = resumedSettings(state, opts, log);
+    if (opts.teacher !== undefined && state.teacher !== undefined && opts.teacher !== state.teacher) {
+      log(`distillation: the teacher's images are now read from ${opts.teacher} (the checkpoint had ${state.teacher})`);
+      state = { ...state, teacher: opts.teacher };
+    }
     await truncateCsv(csvPath, state.step);
   } else {
     if (hasCheckpoint(opts.outDir)) {

@@ -158,13 +158,24 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
   const pairs = await listTrainingPairs(o.data);
   const sig = sigCacheSource(o.sig);
   const lossWeights = parseLossWeights(o.lossWeights);
-  // distillation: the teacher's folder is the checkpoint's on resume
-  const teacher = o.resume ? (await readResumeTeacher(o.out)) : o.teacher;
+  // distillation: on resume the checkpoint's teacher folder, or --teacher where it has moved
+  const recorded = o.resume ? await readResumeTeacher(o.out) : undefined;
+  if (o.resume && o.teacher !== undefined && recorded === undefined) {
+    throw new UsageError(`--teacher ${o.teacher}: the checkpoint in ${o.out} was trained without a teacher; distillation starts with a new run (e.g. --init-weights ${path.join(o.out, 'checkpoint.safetensors')})`);
+  }
+  const teacher = o.teacher !== undefined ? path.resolve(o.teacher) : recorded;
   if (!o.resume && (o.teacher !== undefined) !== Boolean(lossWeights.teacher)) {
     throw new UsageError(o.teacher !== undefined ? `--teacher ${o.teacher} needs a weight for its term: add teacher=W to --loss-weights (e.g. --loss-weights teacher=20)` : `--loss-weights teacher=${lossWeights.teacher} needs --teacher DIR (the teacher model's fused images of the training pairs)`);
   }
   if (!o.resume && o.teacher !== undefined && o.augmentGamma !== undefined) {
     throw new UsageError('--teacher and --augment-gamma do not combine: the teacher\'s fused images are of the pairs as they are, not of gamma-changed ones');
+  }
+  if (teacher !== undefined) {
+    // every pair's teacher image before the first step, not a missing one hours into the run
+    const missing = pairs.filter((p) => !existsSync(path.join(teacher, `${p.stem}.png`)));
+    if (missing.length > 0) {
+      throw new InputError(path.join(teacher, `${missing[0].stem}.png`), `missing (${missing.length} of ${pairs.length} training pairs have no teacher image in ${teacher}); fuse --data with the teacher model into that folder first`);
+    }
   }
   const model = await modelOptions(o);
   // Known defect: on tfjs the gradient of base.vi_y (base_fusion 'max') disagrees with libtorch and
