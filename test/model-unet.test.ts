@@ -41,7 +41,7 @@ test('the v1 preset is DEFAULT_MODEL_CONFIG; its parameter names and shapes are 
   assert.deepEqual(v1, validateModelConfig({}));
   const want = paramShapes(v1);
   assert.equal(want.size, 193);
-  for (const file of ['weights/tesg.safetensors', 'weights/tesg-v1-train/checkpoint.safetensors']) {
+  for (const file of ['weights/tesg-v1/tesg.safetensors', 'weights/tesg-v1/train/checkpoint.safetensors']) {
     const t = await readTensorFile(path.join(root, file));
     const names = [...t.tensors.keys()].filter((n) => !n.startsWith(TRAIN_STATE_PREFIX)).sort();
     assert.deepEqual(names, [...want.keys()].sort(), file);

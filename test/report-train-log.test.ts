@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { lossCurveSpec, parseTrainLog, runningMean } from '../src/report/train-log-plot.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const LOG = path.join(ROOT, 'weights/tesg-v1-train/train-log.csv');
+const LOG = path.join(ROOT, 'weights/tesg-v1/train/train-log.csv');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tesg-plot-log-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -50,7 +50,7 @@ test('tesg plot-log writes a PNG at twice the SVG size with the series drawn, we
   const a = await tesg('plot-log', LOG, '-o', svgOut);
   assert.equal(a.code, 0, a.stderr);
   const svg = readFileSync(svgOut, 'utf8');
-  assert.match(svg, /gradient x10/, 'weights read from weights/tesg-v1-train/checkpoint.safetensors');
+  assert.match(svg, /gradient x10/, 'weights read from weights/tesg-v1/train/checkpoint.safetensors');
   const width = Number(/<svg[^>]* width="(\d+)"/.exec(svg)![1]);
   const b = await tesg('plot-log', LOG, '-o', pngOut, '--loss-weights', 'ssim=1,intensity=1,gradient=1,color=1');
   assert.equal(b.code, 0, b.stderr);

@@ -22,6 +22,7 @@ import { FlickerMeter, flickerRatio } from '../src/video/flicker.js';
 import { fuseVideo } from '../src/video/fuse-video.js';
 import { DEFAULT_TEMPORAL, PER_FRAME, majorityMask, sigContext, temporalSig, type IndexedPair, type TemporalSigOptions } from '../src/video/temporal-sig.js';
 import { encodeClip, NATO, NATO_FIRST, pngs, sequenceFolder, videoSkip } from './helpers/video-clips.js';
+import { ROOT } from './helpers/cli.js';
 
 const W = 12, H = 6;
 
@@ -145,7 +146,10 @@ test('majority of masks: more than half; a tie keeps the frame\'s own value', ()
 
 const skip = videoSkip();
 
-test('nato_camp, shipped model: the temporal SIG flickers less than the per-frame SIG', { skip }, async () => {
+// Pinned to tesg-v1 (its SIG v1 misses the person in most frames, which is what the temporal SIG
+// smooths). With the default tesg-v2.1 (SIG v2 finds warm objects in every frame) the two measure
+// the same on this clip: 1.0914 temporal vs 1.0905 per frame (2026-12-01).
+test('nato_camp, tesg-v1: the temporal SIG flickers less than the per-frame SIG', { skip }, async () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tesg-video-temporal-'));
   try {
     // Frames 1804..1815: the per-frame detector sees a person in 1808 and 1809 only.
@@ -153,7 +157,7 @@ test('nato_camp, shipped model: the temporal SIG flickers less than the per-fram
     const ir = encodeClip(sequenceFolder(path.join(tmp, 'ir'), 'ir', offsets), path.join(tmp, 'ir.mkv'));
     const vi = encodeClip(sequenceFolder(path.join(tmp, 'vi'), 'vi', offsets), path.join(tmp, 'vi.mkv'));
     const run = (name: string, temporal: typeof DEFAULT_TEMPORAL, chunkFrames: number) =>
-      fuseVideo(ir, vi, path.join(tmp, name) + '/', { method: 'tesg', temporal, chunkFrames, progressTty: false });
+      fuseVideo(ir, vi, path.join(tmp, name) + '/', { method: 'tesg', params: { weights: path.join(ROOT, 'weights', 'tesg-v1', 'tesg.safetensors') }, temporal, chunkFrames, progressTty: false });
     const perFrame = await run('per-frame', PER_FRAME, 12);
     const temporal = await run('temporal', DEFAULT_TEMPORAL, 12);
     assert.ok(temporal.flicker < perFrame.flicker, `temporal ${temporal.flicker.toFixed(4)} vs per-frame ${perFrame.flicker.toFixed(4)}`);

@@ -2,7 +2,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError, MismatchError } from '../errors.js';
 import { readImage } from '../image/read.js';
-import { CenterNetDetector, DETECTOR_ID, type Detection } from '../semantics/detector.js';
+import { DETECTOR_ID, type Detection } from '../semantics/centernet-decode.js';
+import type { ObjectDetector } from '../semantics/default-provider.js';
+import { loadSigDetector } from '../semantics/sig-detector.js';
 import { imagesByStem } from '../util/pairing.js';
 import { createProgress } from '../util/progress.js';
 import { iou, type GroundTruth, type ScoredBox } from './boxes.js';
@@ -92,7 +94,11 @@ export function mapDetections(dets: Detection[], width: number, height: number, 
   return kept;
 }
 
-export async function runDetection(o: DetectionRunOptions, detector?: CenterNetDetector): Promise<DetectionRow[]> {
+/**
+ * Runs the frozen detector (the SIG's: onnxruntime, or tfjs with TESG_DETECTOR=tfjs; the same
+ * detections) on every labelled image of every method. `detector`: one to use instead (kept open).
+ */
+export async function runDetection(o: DetectionRunOptions, detector?: ObjectDetector): Promise<DetectionRow[]> {
   const labels = await readLabelSet(o.labelsDir);
   const map = cocoToMsrs(o.classMap);
   const images = new Map<string, Map<string, string>>();
@@ -104,7 +110,8 @@ export async function runDetection(o: DetectionRunOptions, detector?: CenterNetD
     }
     images.set(m.name, byStem);
   }
-  const det = detector ?? (await CenterNetDetector.load());
+  const owned = detector ? undefined : await loadSigDetector();
+  const det: ObjectDetector = detector ?? owned!;
   const classes = Object.keys(map);
   const rows: DetectionRow[] = [];
   try {
@@ -127,7 +134,7 @@ export async function runDetection(o: DetectionRunOptions, detector?: CenterNetD
       rows.push({ method: m.name, dir: m.dir, images: labels.stems.length, scores, seconds, detections });
     }
   } finally {
-    if (!detector) det.dispose();
+    await owned?.dispose();
   }
   return rows;
 }
