@@ -83,6 +83,8 @@ test('distillation (--teacher): the teacher term adds w * mean((Y_F - Y_teacher)
     tf.dispose([out, ...Object.values(inp)]);
     const mse = y.reduce((sum, v, i) => sum + (v - teacher[i]) ** 2, 0) / y.length;
     assert.ok(Math.abs(added - 5 * mse) < 1e-4 * 5 * mse, `the total grows by ${added}, 5 * mse = ${5 * mse}`);
+    // the unweighted term as logged (train-log.csv's teacher column), the same on both backends
+    assert.ok(Math.abs(tfjs.losses.teacher! - mse) < 1e-4 * mse && Math.abs(tg.losses.teacher! - mse) < 1e-4 * mse, `teacher term: tfjs ${tfjs.losses.teacher}, torch ${tg.losses.teacher}, mse ${mse}`);
     assert.ok(Math.abs(tg.losses.total - tfjs.losses.total) <= 1e-5 * tfjs.losses.total, `total: torch ${tg.losses.total}, tfjs ${tfjs.losses.total}`);
     let changed = 0;
     for (const [name, want] of tfjs.grads) {

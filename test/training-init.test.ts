@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,6 +106,16 @@ test('--teacher (distillation): a run on a teacher\'s fused images records the f
   const state = JSON.parse((await readTensorFile(path.join(out, CHECKPOINT_FILE))).metadata.tesg_train) as { teacher?: string; lossWeights: { teacher?: number } };
   assert.equal(state.teacher, teacher);
   assert.equal(state.lossWeights.teacher, 5);
+  // the log has the unweighted term in its own column, and the total includes 5 times it
+  const [header, ...rows] = readFileSync(path.join(out, 'train-log.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+  assert.equal(header.at(-1), 'teacher');
+  assert.equal(rows.length, 2);
+  for (const r of rows) {
+    const cell = (name: string) => Number(r[header.indexOf(name)]);
+    const paper = cell('ssim') + 4 * cell('intensity') + 10 * cell('gradient') + 12 * cell('color');
+    assert.ok(cell('teacher') > 0, `teacher term ${cell('teacher')}`);
+    assert.ok(Math.abs(cell('loss') - paper - 5 * cell('teacher')) < 1e-4 * cell('loss'), `loss ${cell('loss')} = paper terms ${paper} + 5 x ${cell('teacher')}`);
+  }
 
   const cases: Array<[string[], RegExp]> = [
     [['--teacher', teacher], /--teacher .* needs a weight for its term: add teacher=W to --loss-weights/],

@@ -60,7 +60,7 @@ export function torchGradients(opts: TorchGradientOptions = {}, torch: TorchAddo
         for (let i = 0; i < g.data.length; i++) g.data[i] = w * g.data[i] + (1 - w) * o[i];
       }
       const l = { ...losses };
-      for (const k of Object.keys(l) as (keyof TorchLossValues)[]) l[k] = w * l[k] + (1 - w) * r.losses![k];
+      for (const k of Object.keys(l) as (keyof TorchLossValues)[]) l[k] = w * (l[k] ?? 0) + (1 - w) * (r.losses![k] ?? 0);
       losses = l;
     }
     const out = new Map<string, tf.Tensor>();

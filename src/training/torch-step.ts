@@ -22,6 +22,8 @@ export interface TorchLossValues {
   intensity: number;
   gradient: number;
   color: number;
+  /** Distillation: mean((Y_F - Y_teacher)^2), unweighted (the total has it times W); only with a teacher. */
+  teacher?: number;
 }
 
 export interface TorchStepInit {
@@ -106,10 +108,10 @@ export class TorchTrainStep {
     if (batch.size % microBatch !== 0) throw new UsageError(`--micro-batch ${microBatch} must divide --batch ${batch.size}`);
     const parts = batch.size / microBatch;
     this.params.zeroGrad();
-    const sum: TorchLossValues = { total: 0, ssim: 0, intensity: 0, gradient: 0, color: 0 };
+    const sum: TorchLossValues = { total: 0, ssim: 0, intensity: 0, gradient: 0, color: 0, ...(batch.teacher && weights.teacher ? { teacher: 0 } : {}) };
     for (let i = 0; i < parts; i++) {
       const terms = this.lossOf(sliceBatch(batch, i * microBatch, microBatch), weights, 1 / parts);
-      for (const k of Object.keys(sum) as (keyof TorchLossValues)[]) sum[k] += terms[k] / parts;
+      for (const k of Object.keys(sum) as (keyof TorchLossValues)[]) sum[k] = (sum[k] ?? 0) + (terms[k] ?? 0) / parts;
     }
     return { losses: sum, gradNorm: this.torch.gradNorm([...this.params.vars.values()]) };
   }
@@ -125,6 +127,7 @@ export class TorchTrainStep {
     const viIn = c.vi_input === 'rgb' ? vi : torch.rgbToY(vi);
     let loss: ReturnType<TorchAddon['fusionLoss']> | null = null;
     const extra: TorchTensor[] = [];
+    let teacher: number | undefined;
     try {
       const out = tesgNetwork(this.ops, c, { ir, vi: viIn, mask, text });
       loss = torch.fusionLoss(out, c.output === 'rgb', ir, vi, [w.ssim, w.intensity, w.gradient, w.color]);
@@ -136,9 +139,10 @@ export class TorchTrainStep {
         const d = keep(torch.sub(y, keep(torch.fromFloat32(b.teacher, [...s, 1]))));
         const mse = keep(torch.mul(keep(torch.sum(keep(torch.mul(d, d)))), keep(torch.scalar(1 / b.teacher.length))));
         total = keep(torch.add(total, keep(torch.mul(mse, keep(torch.scalar(w.teacher))))));
+        teacher = mse.item();
       }
       total.backward(scale);
-      return { total: total.item(), ssim: loss.ssim.item(), intensity: loss.intensity.item(), gradient: loss.gradient.item(), color: loss.color.item() };
+      return { total: total.item(), ssim: loss.ssim.item(), intensity: loss.intensity.item(), gradient: loss.gradient.item(), color: loss.color.item(), ...(teacher !== undefined ? { teacher } : {}) };
     } finally {
       for (const t of extra) t.dispose();
       if (loss) for (const t of Object.values(loss)) t.dispose();

@@ -113,6 +113,8 @@ export interface LossValues {
   intensity: number;
   gradient: number;
   color: number;
+  /** Distillation: mean((Y_F - Y_teacher)^2), unweighted; only in runs with a teacher. */
+  teacher?: number;
 }
 
 export interface StepGradients {
@@ -160,14 +162,16 @@ export const localGradients: GradientFn = async (model, batch, weights) => {
       const t = fusionLoss(out, model.config.output, inp.ir, inp.vi, weights);
       kept.push(tf.keep(t.ssim), tf.keep(t.intensity), tf.keep(t.gradient), tf.keep(t.color));
       if (!batch.teacher || !weights.teacher) return t.total;
-      return tf.add(t.total, tf.mul(teacherTerm(out, model.config.output, batch.teacher), weights.teacher)) as tf.Scalar;
+      const mse = teacherTerm(out, model.config.output, batch.teacher);
+      kept.push(tf.keep(mse));
+      return tf.add(t.total, tf.mul(mse, weights.teacher)) as tf.Scalar;
     }, [...model.params.vars.values()]);
-    const [ssim, intensity, gradient, color] = await Promise.all(kept.map((k) => k.data()));
+    const [ssim, intensity, gradient, color, teacher] = await Promise.all(kept.map((k) => k.data()));
     const total = (await value.data())[0];
     value.dispose();
     const byName = new Map<string, tf.Tensor>();
     for (const [vn, g] of Object.entries(grads)) byName.set(names.get(vn)!, g);
-    return { losses: { total, ssim: ssim[0], intensity: intensity[0], gradient: gradient[0], color: color[0] }, grads: byName };
+    return { losses: { total, ssim: ssim[0], intensity: intensity[0], gradient: gradient[0], color: color[0], ...(teacher ? { teacher: teacher[0] } : {}) }, grads: byName };
   } finally {
     tf.dispose(kept);
     tf.dispose(Object.values(inp));
@@ -222,18 +226,20 @@ export async function accumulatedGradients(
       sum.grads.set(name, tf.add(prev, t));
       tf.dispose([prev, t]);
     }
-    for (const k of Object.keys(sum.losses) as (keyof LossValues)[]) sum.losses[k] += g.losses[k];
+    for (const k of Object.keys(sum.losses) as (keyof LossValues)[]) sum.losses[k] = (sum.losses[k] ?? 0) + (g.losses[k] ?? 0);
   }
   const out = sum!;
   for (const [name, t] of out.grads) {
     out.grads.set(name, tf.div(t, parts));
     t.dispose();
   }
-  for (const k of Object.keys(out.losses) as (keyof LossValues)[]) out.losses[k] /= parts;
+  for (const k of Object.keys(out.losses) as (keyof LossValues)[]) out.losses[k] = (out.losses[k] ?? 0) / parts;
   return out;
 }
 
 const CSV_HEADER = 'step,loss,ssim,intensity,gradient,color,grad_norm,lr,sec_per_step,elapsed_s';
+/** A distillation run's log has one more column: the unweighted teacher term (loss includes W times it). */
+const csvHeader = (teacher: boolean) => CSV_HEADER + (teacher ? ',teacher' : '');
 
 export async function train(opts: TrainOptions, data: TrainData): Promise<TrainResult> {
   await ensureGradients();
@@ -255,7 +261,7 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
       log(`distillation: the teacher's images are now read from ${opts.teacher} (the checkpoint had ${state.teacher})`);
       state = { ...state, teacher: opts.teacher };
     }
-    await truncateCsv(csvPath, state.step);
+    await truncateCsv(csvPath, state.step, Boolean(state.teacher));
   } else {
     if (hasCheckpoint(opts.outDir)) {
       throw new UsageError(`${opts.outDir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
@@ -277,7 +283,7 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
       ...(opts.augment ? { augment: opts.augment } : {}),
       ...(opts.teacher ? { teacher: opts.teacher } : {}),
     };
-    await writeFileAtomic(csvPath, CSV_HEADER + '\n');
+    await writeFileAtomic(csvPath, csvHeader(Boolean(opts.teacher)) + '\n');
   }
   const sampler = new BatchSampler(data.pairs, data.load, { batch: state.batch, crop: state.crop, seed: state.seed, cacheSize: opts.cacheSize, augment: state.augment }, state.sampler);
   const gradients = opts.gradients ?? localGradients;
@@ -330,7 +336,7 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
         const sec = (Date.now() - t0) / 1000;
         await fs.appendFile(
           csvPath,
-          [step, losses.total, losses.ssim, losses.intensity, losses.gradient, losses.color, norm, adam.opts.lr, sec, state.elapsedSec]
+          [step, losses.total, losses.ssim, losses.intensity, losses.gradient, losses.color, norm, adam.opts.lr, sec, state.elapsedSec, ...(state.teacher ? [losses.teacher ?? 0] : [])]
             .map((v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toPrecision(6) : String(v)))
             .join(',') + '\n',
         );
@@ -340,7 +346,7 @@ export async function train(opts: TrainOptions, data: TrainData): Promise<TrainR
       progress.tick(
         1,
         `step ${state.step}/${opts.steps} loss ${last.total.toFixed(4)} (ssim ${last.ssim.toFixed(3)} int ${last.intensity.toFixed(4)} ` +
-          `grad ${last.gradient.toFixed(4)} col ${last.color.toFixed(4)}) lr ${adam.opts.lr.toPrecision(3)}` +
+          `grad ${last.gradient.toFixed(4)} col ${last.color.toFixed(4)}${last.teacher !== undefined ? ` teacher ${last.teacher.toExponential(2)}` : ''}) lr ${adam.opts.lr.toPrecision(3)}` +
           (clip > 0 ? ` clipped ${clippedSteps}` : ''),
       );
       if (state.step % opts.checkpointEvery === 0 || state.step === opts.steps) {
@@ -408,12 +414,12 @@ function withTextEncoder(cfg: Partial<ModelConfig>, first: TrainSample): Partial
 }
 
 /** On resume, drop log rows after the checkpoint's step (they will be recomputed identically). */
-async function truncateCsv(csvPath: string, step: number): Promise<void> {
+async function truncateCsv(csvPath: string, step: number, teacher: boolean): Promise<void> {
   let text: string;
   try {
     text = await fs.readFile(csvPath, 'utf8');
   } catch {
-    await writeFileAtomic(csvPath, CSV_HEADER + '\n');
+    await writeFileAtomic(csvPath, csvHeader(teacher) + '\n');
     return;
   }
   const lines = text.split('\n').filter((l) => l.length > 0);
