@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { readImage } from '../src/image/read.js';
 import { CenterNetDetector, centernetModelPath } from '../src/semantics/detector.js';
-import { detectorOnnxBytes, detectorOnnxPath, OnnxCenterNetDetector } from '../src/semantics/centernet-ort.js';
+import { detectorOnnxBytes, detectorOnnxPath, OnnxCenterNetDetector, userCacheDir } from '../src/semantics/centernet-ort.js';
 import { centerNetToOnnx } from '../src/semantics/centernet-onnx.js';
 import type { GraphManifest } from '../src/semantics/centernet.js';
 import { ROOT, tesgOk } from './helpers/cli.js';
@@ -68,6 +68,18 @@ test('the converted detector is cached beside the package and read back; a graph
   assert.ok(existsSync(detectorOnnxPath()));
   assert.deepEqual(again.bytes, bytes);
   assert.match(path.basename(detectorOnnxPath()), /^centernet-mb3-\d+\.\d+\.\d+-[0-9a-f]{8}-c\d+\.onnx$/);
+  // a read-only install caches in the user's folder instead: $XDG_CACHE_HOME/tesg, else ~/.cache/tesg
+  const saved = process.env.XDG_CACHE_HOME;
+  try {
+    process.env.XDG_CACHE_HOME = '/some/where';
+    assert.equal(userCacheDir(), path.join('/some/where', 'tesg'));
+    delete process.env.XDG_CACHE_HOME;
+    assert.equal(userCacheDir(), path.join(homedir(), '.cache', 'tesg'));
+  } finally {
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = saved;
+  }
+  assert.equal(path.basename(detectorOnnxPath(undefined, userCacheDir())), path.basename(detectorOnnxPath()));
 
   const json = centernetModelPath();
   const manifest = JSON.parse(readFileSync(json, 'utf8')) as GraphManifest;

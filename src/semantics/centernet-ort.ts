@@ -8,12 +8,13 @@
  * cores in about a third of the time (docs/sig.md, `npm run bench -- sig`).
  *
  * The converted model is cached as `.tesg-cache/centernet-mb3-<human version>-c<converter>.onnx` in
- * the package root (written atomically; `npm ci` makes it through `npm run build:detector`); when
- * missing it is converted in memory (about 0.3 s) and written there for the next process. An
- * unwritable package folder only costs the conversion each time.
+ * the package root (written atomically; `npm ci` makes it through `npm run build:detector`), or in
+ * the user's cache folder (`$XDG_CACHE_HOME/tesg`, `~/.cache/tesg`) where the package is read-only;
+ * when missing it is converted in memory (about 0.3 s) and written for the next process.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Image8 } from '../image/types.js';
@@ -33,7 +34,7 @@ const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 
  * 'unknown') and the first 8 hex digits of model.json's SHA-256 (it lists every weight's name, shape
  * and byte range), so another model or version never reads this one's conversion.
  */
-export function detectorOnnxPath(modelJson = centernetModelPath()): string {
+export function detectorOnnxPath(modelJson = centernetModelPath(), dir = path.join(PACKAGE_ROOT, '.tesg-cache')): string {
   let version = 'unknown';
   try {
     const pkg = JSON.parse(readFileSync(path.join(path.dirname(modelJson), '..', 'package.json'), 'utf8')) as { version?: string };
@@ -47,16 +48,25 @@ export function detectorOnnxPath(modelJson = centernetModelPath()): string {
   } catch {
     // unreadable: detectorOnnxBytes reports it when it reads the file
   }
-  return path.join(PACKAGE_ROOT, '.tesg-cache', `centernet-mb3-${version}-${hash}-c${CONVERTER_VERSION}.onnx`);
+  return path.join(dir, `centernet-mb3-${version}-${hash}-c${CONVERTER_VERSION}.onnx`);
 }
 
+/** The user's cache folder for tesg: $XDG_CACHE_HOME/tesg, else ~/.cache/tesg. */
+export function userCacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'tesg');
+}
+
+let warnedUncached = false;
+
 /**
- * The ONNX bytes of the CenterNet graph: the cache file if present, else converted now (and cached).
+ * The ONNX bytes of the CenterNet graph: the cache file if present (the package's `.tesg-cache/`, else
+ * the user's cache folder, for a package installed read-only), else converted now and cached in the
+ * first of the two that takes the write (neither: one warning per process, and a conversion per run).
  * Errors: InputError naming model.json or a weight file that cannot be read.
  */
 export async function detectorOnnxBytes(modelJson = centernetModelPath()): Promise<{ bytes: Uint8Array; file: string; converted: boolean }> {
-  const file = detectorOnnxPath(modelJson);
-  if (existsSync(file)) return { bytes: await fs.readFile(file), file, converted: false };
+  const candidates = [detectorOnnxPath(modelJson), detectorOnnxPath(modelJson, userCacheDir())];
+  for (const file of candidates) if (existsSync(file)) return { bytes: await fs.readFile(file), file, converted: false };
   let manifest: GraphManifest;
   try {
     manifest = JSON.parse(await fs.readFile(modelJson, 'utf8')) as GraphManifest;
@@ -71,13 +81,19 @@ export async function detectorOnnxBytes(modelJson = centernetModelPath()): Promi
   }
   const { centerNetToOnnx } = await import('./centernet-onnx.js');
   const bytes = centerNetToOnnx(manifest, parts);
-  try {
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, bytes);
-  } catch {
-    // read-only install: convert again next time
+  for (const file of candidates) {
+    try {
+      await writeFileAtomic(file, bytes);
+      return { bytes, file, converted: true };
+    } catch {
+      // not writable (a read-only install): the next candidate
+    }
   }
-  return { bytes, file, converted: true };
+  if (!warnedUncached) {
+    warnedUncached = true;
+    process.stderr.write(`tesg: warning: cannot write the converted detector to ${candidates.join(' or ')}; it is converted on every run (about 0.3 s) until one of them is writable\n`);
+  }
+  return { bytes, file: candidates[0], converted: true };
 }
 
 export interface OnnxDetectorOptions {

@@ -108,7 +108,7 @@ export async function forwardParity(t: TorchAddon, cfg: Partial<ModelConfig>, [b
   }
 }
 
-type LossTerms = { total: number; ssim: number; intensity: number; gradient: number; color: number };
+type LossTerms = { total: number; ssim: number; intensity: number; gradient: number; color: number; teacher?: number };
 
 export interface GradientParity {
   /** tfjs-cpu (localGradients, the whole batch at once): the loss terms and every parameter's gradient. */
