@@ -121,3 +121,15 @@ test('network options with a classic method are named as ignored; tesg --version
   const v = await tesg('--version');
   assert.equal(v.stdout.trim(), JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
 });
+
+test('an output path that cannot be written is refused before any work, with one line: a folder for -o, a file for --out, a path under a file', async () => {
+  const dir = path.join(tmp, 'outpaths');
+  mkdirSync(path.join(dir, 'a-folder.png'), { recursive: true });
+  writeFileSync(path.join(dir, 'a-file.png'), 'not a folder');
+  const pair = [path.join(IR, '01102N.png'), path.join(VI, '01102N.png')];
+  assertOneLineError(await tesg('fuse', ...pair, '-o', path.join(dir, 'a-folder.png')), /a-folder\.png: is a folder; -o takes the fused image's file name/);
+  assertOneLineError(await tesg('fuse', ...pair, '-o', path.join(dir, 'a-file.png', 'out.png')), /a-file\.png: is a file, so .*out\.png cannot be created under it/);
+  assertOneLineError(await tesg('fuse', '--ir', IR, '--vi', VI, '--out', path.join(dir, 'a-file.png')), /a-file\.png: is a file; --out takes a folder/);
+  assertOneLineError(await tesg('fuse', '--ir', IR, '--vi', VI, '--out', path.join(dir, 'a-file.png', 'sub')), /a-file\.png: is a file, so .*sub cannot be created under it/);
+  assert.equal(readFileSync(path.join(dir, 'a-file.png'), 'utf8'), 'not a folder', 'nothing written over it');
+});

@@ -45,8 +45,13 @@ export function centerNetInputSize(width: number, height: number, inputLong = 64
  * its onnxruntime form (./centernet-ort.ts).
  */
 export function detectionsFromHeads(heat: Float32Array, wh: Float32Array, g: Grid, opts: DetectOptions = {}): Detection[] {
-  return nmsByClass(decodeCenterNet(heat, wh, g, opts), opts.iou ?? 0.4).slice(0, opts.maxDetections ?? 100);
+  // NMS is quadratic in the candidates: a real image has tens above minScore, a broken model (a
+  // damaged cache file) can give a million; the best MAX_CANDIDATES are far more than the 100 kept.
+  return nmsByClass(decodeCenterNet(heat, wh, g, opts).slice(0, MAX_CANDIDATES), opts.iou ?? 0.4).slice(0, opts.maxDetections ?? 100);
 }
+
+/** Candidates (best first) that go into NMS; the graph's own decode keeps 100 (TopK). */
+export const MAX_CANDIDATES = 1000;
 
 /** The two heads of one image, NHWC, and where they sit on the image (see CenterNet.heads). */
 export interface CenterNetHeads {

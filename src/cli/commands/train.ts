@@ -216,7 +216,7 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
   const l = r.losses;
   process.stdout.write(
     `trained to step ${r.step} in ${formatDuration(r.elapsedSec)}` +
-      (l ? `; last loss ${l.total.toFixed(4)} (ssim ${l.ssim.toFixed(4)}, intensity ${l.intensity.toFixed(4)}, gradient ${l.gradient.toFixed(4)}, colour ${l.color.toFixed(4)})` : '') +
+      (l ? `; last loss ${l.total.toFixed(4)} (ssim ${l.ssim.toFixed(4)}, intensity ${l.intensity.toFixed(4)}, gradient ${l.gradient.toFixed(4)}, colour ${l.color.toFixed(4)}${l.teacher !== undefined ? `, teacher ${l.teacher.toExponential(3)}` : ''})` : '') +
       `\nweights: ${r.weightsFile}\ncheckpoint: ${r.checkpointFile}\n` +
       `to fuse with it on ONNX Runtime (about 2x faster than tfjs): tesg export --weights ${r.weightsFile}, then tesg fuse ... --weights ${r.weightsFile}\n`,
   );
