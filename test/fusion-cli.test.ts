@@ -64,10 +64,11 @@ test('pair mode writes what the library method gives (PNG exact, gray with --gra
 test('pair mode says which SIG ran: the one the weights record (v2 for the default tesg-v2.1 and tesg-v2, v1 for tesg-v1), or --sig-version', async () => {
   const out = path.join(tmp, 'sig-note.png');
   const pair = [path.join(IR, '01102N.png'), path.join(VI, '01102N.png'), '-o', out];
-  assert.match((await tesg('fuse', ...pair)).stdout, /, tesg, SIG v2, [\d.]+ s\)$/m);
-  assert.match((await tesg('fuse', ...pair, '--weights', 'weights/tesg-v1/tesg.safetensors')).stdout, /, tesg, SIG v1, [\d.]+ s\)$/m);
-  assert.match((await tesg('fuse', ...pair, '--weights', V2)).stdout, /, tesg, SIG v2, [\d.]+ s\)$/m);
-  assert.match((await tesg('fuse', ...pair, '--weights', V2, '--sig-version', 'v1')).stdout, /, tesg, SIG v1, /);
+  // the line names the model (its weights file, relative to the working folder) and the SIG
+  assert.match((await tesg('fuse', ...pair)).stdout, /, tesg weights\/tesg\.safetensors, SIG v2, [\d.]+ s\)$/m);
+  assert.match((await tesg('fuse', ...pair, '--weights', 'weights/tesg-v1/tesg.safetensors')).stdout, /, tesg weights\/tesg-v1\/tesg\.safetensors, SIG v1, [\d.]+ s\)$/m);
+  assert.match((await tesg('fuse', ...pair, '--weights', V2)).stdout, /, tesg weights\/tesg-v2\/tesg\.safetensors, SIG v2, [\d.]+ s\)$/m);
+  assert.match((await tesg('fuse', ...pair, '--weights', V2, '--sig-version', 'v1')).stdout, /, tesg weights\/tesg-v2\/tesg\.safetensors, SIG v1, /);
   const folder = path.join(tmp, 'sig-note-folder');
   assert.equal((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', folder, '--weights', V2)).code, 0);
   assert.match(JSON.parse(readFileSync(path.join(folder, 'tesg-fuse.json'), 'utf8')).runs[0].sig, /^built-in SIG v2 \(COCO CenterNet detector \+ IR warm objects/);

@@ -34,7 +34,7 @@ for (const model of MODELS) {
     test(`${model.name}, ${stem}: the fuse is the shipped network and beats the Laplacian baseline`, async () => {
       const out = path.join(tmp, `${tagOf(model.name)}-${stem}.png`);
       const r = await tesgOk('fuse', sample('ir', stem), sample('vi', stem), '-o', out, ...model.args);
-      assert.match(r.stdout, /, tesg, /, r.stdout);
+      assert.match(r.stdout, /, tesg \S+\.safetensors, SIG v\d, /, r.stdout);
       const [ir, vi, fused] = await Promise.all([readImage(sample('ir', stem)), readImage(sample('vi', stem)), readImage(out)]);
       assert.equal(fused.channels, 3, 'colour output (fused Y + VI chroma)');
       const lap = await getFusionMethod('laplacian').fuse(ir, vi);

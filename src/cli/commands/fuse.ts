@@ -120,7 +120,11 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
     const t0 = performance.now();
     const img = await fuseFiles(irArg, viArg, o.out, { ...common, onStage: (stage) => markPhase(stage === 'read' ? 'images-read' : stage) });
     const secs = ((performance.now() - t0) / 1000).toFixed(2);
-    process.stdout.write(`wrote ${o.out} (${img.width}x${img.height} ${img.channels === 3 ? 'RGB' : 'gray'}, ${method}${await sigNote(method, common.params)}, ${secs} s)\n`);
+    // which model: the weights file (relative to here), so tesg-v2.1, tesg-v1 and tesg-v2 read differently
+    const weightsPath = path.resolve(o.weights ?? DEFAULT_WEIGHTS_FILE);
+    const rel = path.relative(process.cwd(), weightsPath);
+    const model = method === 'tesg' ? `tesg ${rel.startsWith('..') ? weightsPath : rel}` : method;
+    process.stdout.write(`wrote ${o.out} (${img.width}x${img.height} ${img.channels === 3 ? 'RGB' : 'gray'}, ${model}${await sigNote(method, common.params)}, ${secs} s)\n`);
     return;
   }
   if (!o.ir || !o.vi || !o.out) throw new UsageError('folder mode needs all of --ir DIR --vi DIR --out DIR');
