@@ -33,6 +33,21 @@ export interface DetectOptions {
 export const DETECTOR_ID = 'vladmandic-human-centernet-mb3';
 const STRIDE = 4;
 
+/**
+ * The detector's input values for an image: RGB floats 0..255, NHWC [H, W, 3] flattened (a 1-channel
+ * image, IR, is replicated to 3 channels), as the graph takes them (no normalisation).
+ */
+export function rgbFloats(img: { width: number; height: number; channels: number; data: ArrayLike<number> }): Float32Array {
+  const n = img.width * img.height;
+  const rgb = new Float32Array(n * 3);
+  if (img.channels === 3) {
+    for (let i = 0; i < n * 3; i++) rgb[i] = img.data[i];
+  } else {
+    for (let i = 0, j = 0; i < n; i++, j += 3) rgb[j] = rgb[j + 1] = rgb[j + 2] = img.data[i];
+  }
+  return rgb;
+}
+
 /** Network input size for an image: aspect kept, long side `inputLong`, both multiples of 32 (at least 32). */
 export function centerNetInputSize(width: number, height: number, inputLong = 640): { w: number; h: number } {
   const s = inputLong / Math.max(width, height);

@@ -122,7 +122,8 @@ export function centerNetToOnnx(manifest: GraphManifest, weightFiles: readonly U
   const attrS = (n: TfNode, k: string) => b64(n.attr?.[k]?.s);
   const attrList = (n: TfNode, k: string) => n.attr?.[k]?.list;
 
-  const conv = (n: TfNode, x: string, depthwise: boolean, withBias: boolean): string => {
+  /** Conv2D / DepthwiseConv2dNative and their fused forms (the bias comes from fused_ops' BiasAdd). */
+  const conv = (n: TfNode, x: string, depthwise: boolean): string => {
     const w = weightOf(n.input![1]);
     const k = kernel(w, depthwise);
     const strides = (attrList(n, 'strides')?.i ?? ['1', '1', '1', '1']).map(Number);
@@ -133,7 +134,7 @@ export function centerNetToOnnx(manifest: GraphManifest, weightFiles: readonly U
     if (padding !== 'SAME' && padding !== 'VALID') throw new Error(`centernet graph: ${n.name} has padding '${padding}'`);
     const inputs = [x, g.floatInit(`${n.name}/kernel`, k.dims, k.values)];
     const fused = (attrList(n, 'fused_ops')?.s ?? []).map(b64);
-    if (withBias || fused.includes('BiasAdd')) {
+    if (fused.includes('BiasAdd')) {
       const b = weightOf(n.input![2]);
       inputs.push(g.floatInit(`${n.name}/bias`, [b.values.length], Float32Array.from(b.values)));
     }
@@ -165,16 +166,12 @@ export function centerNetToOnnx(manifest: GraphManifest, weightFiles: readonly U
         y = valueOf(ins[0]);
         break;
       case '_FusedConv2D':
-        y = conv(n, valueOf(ins[0]), false, false);
+      case 'Conv2D':
+        y = conv(n, valueOf(ins[0]), false);
         break;
       case 'FusedDepthwiseConv2dNative':
-        y = conv(n, valueOf(ins[0]), true, false);
-        break;
-      case 'Conv2D':
-        y = conv(n, valueOf(ins[0]), false, false);
-        break;
       case 'DepthwiseConv2dNative':
-        y = conv(n, valueOf(ins[0]), true, false);
+        y = conv(n, valueOf(ins[0]), true);
         break;
       case 'Mul':
       case 'Add':

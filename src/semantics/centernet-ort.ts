@@ -21,20 +21,25 @@ import type { Image8 } from '../image/types.js';
 import { OnnxModel } from '../runtime/onnx.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { GraphManifest } from './centernet.js';
-import { centerNetInputSize, detectionsFromHeads, type CenterNetHeads, type Detection, type DetectOptions } from './centernet-decode.js';
+import { centerNetInputSize, detectionsFromHeads, rgbFloats, type CenterNetHeads, type Detection, type DetectOptions } from './centernet-decode.js';
 import { centernetModelPath } from './centernet-files.js';
 import { InputError } from '../errors.js';
 
 /** Bump when centernet-onnx.ts changes what it writes: older cache files are then ignored. */
 export const CONVERTER_VERSION = 1;
-const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PACKAGE_CACHE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.tesg-cache');
 
 /**
  * The cache file for the CenterNet graph at `modelJson`: named by the human package's version (or
  * 'unknown') and the first 8 hex digits of model.json's SHA-256 (it lists every weight's name, shape
  * and byte range), so another model or version never reads this one's conversion.
  */
-export function detectorOnnxPath(modelJson = centernetModelPath(), dir = path.join(PACKAGE_ROOT, '.tesg-cache')): string {
+export function detectorOnnxPath(modelJson = centernetModelPath(), dir = PACKAGE_CACHE_DIR): string {
+  return path.join(dir, detectorOnnxName(modelJson));
+}
+
+/** The cache file's name (detectorOnnxPath): reads and hashes model.json, so computed once per lookup. */
+function detectorOnnxName(modelJson: string): string {
   let version = 'unknown';
   try {
     const pkg = JSON.parse(readFileSync(path.join(path.dirname(modelJson), '..', 'package.json'), 'utf8')) as { version?: string };
@@ -48,7 +53,7 @@ export function detectorOnnxPath(modelJson = centernetModelPath(), dir = path.jo
   } catch {
     // unreadable: detectorOnnxBytes reports it when it reads the file
   }
-  return path.join(dir, `centernet-mb3-${version}-${hash}-c${CONVERTER_VERSION}.onnx`);
+  return `centernet-mb3-${version}-${hash}-c${CONVERTER_VERSION}.onnx`;
 }
 
 /** The user's cache folder for tesg: $XDG_CACHE_HOME/tesg, else ~/.cache/tesg. */
@@ -65,7 +70,8 @@ let warnedUncached = false;
  * Errors: InputError naming model.json or a weight file that cannot be read.
  */
 export async function detectorOnnxBytes(modelJson = centernetModelPath()): Promise<{ bytes: Uint8Array; file: string; converted: boolean }> {
-  const candidates = [detectorOnnxPath(modelJson), detectorOnnxPath(modelJson, userCacheDir())];
+  const name = detectorOnnxName(modelJson);
+  const candidates = [path.join(PACKAGE_CACHE_DIR, name), path.join(userCacheDir(), name)];
   for (const file of candidates) if (existsSync(file)) return { bytes: await fs.readFile(file), file, converted: false };
   let manifest: GraphManifest;
   try {
@@ -134,14 +140,7 @@ export class OnnxCenterNetDetector {
   /** As CenterNet.heads (the same sizing and layout). */
   async heads(img: Image8, inputLong = 640): Promise<CenterNetHeads> {
     const { w, h } = centerNetInputSize(img.width, img.height, inputLong);
-    const n = img.width * img.height;
-    const rgb = new Float32Array(n * 3);
-    if (img.channels === 3) {
-      for (let i = 0; i < n * 3; i++) rgb[i] = img.data[i];
-    } else {
-      for (let i = 0, j = 0; i < n; i++, j += 3) rgb[j] = rgb[j + 1] = rgb[j + 2] = img.data[i];
-    }
-    const out = await this.model.run({ image: { dims: [1, img.height, img.width, 3], data: rgb }, sizes: { dims: [4], data: [1, 3, h, w] } });
+    const out = await this.model.run({ image: { dims: [1, img.height, img.width, 3], data: rgbFloats(img) }, sizes: { dims: [4], data: [1, 3, h, w] } });
     const [, gh, gw, nc] = out.keypoints.dims;
     return { keypoints: out.keypoints.data as Float32Array, wh: out.wh.data as Float32Array, grid: { gh, gw, nc, sx: img.width / w, sy: img.height / h } };
   }

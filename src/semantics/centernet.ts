@@ -2,7 +2,7 @@ import { tf } from '../runtime/tfjs-node.cjs';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import type { io } from '@tensorflow/tfjs-core';
 import type { Image8 } from '../image/types.js';
-import { centerNetInputSize, detectionsFromHeads, type CenterNetHeads, type Detection, type DetectOptions } from './centernet-decode.js';
+import { centerNetInputSize, detectionsFromHeads, rgbFloats, type CenterNetHeads, type Detection, type DetectOptions } from './centernet-decode.js';
 
 export { boxIou, centerNetInputSize, decodeCenterNet, detectionsFromHeads, DETECTOR_ID, nmsByClass, type Detection, type CenterNetHeads, type DetectOptions, type Grid } from './centernet-decode.js';
 
@@ -123,13 +123,6 @@ export class CenterNet {
 }
 
 function toRgbTensor(img: Image8): tf.Tensor4D {
-  const n = img.width * img.height;
-  const rgb = new Float32Array(n * 3);
-  if (img.channels === 3) {
-    for (let i = 0; i < n * 3; i++) rgb[i] = img.data[i];
-  } else {
-    for (let i = 0, j = 0; i < n; i++, j += 3) rgb[j] = rgb[j + 1] = rgb[j + 2] = img.data[i];
-  }
-  return tf.tensor4d(rgb, [1, img.height, img.width, 3]);
+  return tf.tensor4d(rgbFloats(img), [1, img.height, img.width, 3]);
 }
 
