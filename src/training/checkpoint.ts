@@ -10,15 +10,16 @@ import type { GammaAugment } from './augment.js';
 import type { SamplerState } from './data.js';
 import type { LossWeights } from './losses.js';
 import type { LrSchedule } from './schedule.js';
+import { CHECKPOINT_FILE, STATE_KEY } from './checkpoint-state.js';
 
 /**
  * A checkpoint is one safetensors file: the weights under their own names (so `TesgModel.load`
  * reads a checkpoint like a weights file), the AdamW moments under "optim.m.*" / "optim.v.*", and
  * the training state as JSON in the metadata. Written atomically: a kill mid-write keeps the last one.
  */
-export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export { CHECKPOINT_FILE };
 export const WEIGHTS_FILE = 'tesg.safetensors';
-const STATE_KEY = 'tesg_train';
+
 /** Metadata key of the SIG that made the training cache (its sig.json header as JSON), in checkpoints and weights. */
 export const SIG_KEY = 'tesg_sig';
 /** Metadata key of a fine-tuning run's origin (InitRecord as JSON), in its checkpoints and weights. */

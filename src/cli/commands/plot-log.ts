@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { InputError, UsageError } from '../../errors.js';
-import { readTensorFileMetadata } from '../../model/safetensors.js';
+import { UsageError } from '../../errors.js';
+import { readCheckpointState } from '../../training/checkpoint-state.js';
 import { renderLossCurve } from '../../report/train-log-plot.js';
 import { DEFAULT_LOSS_WEIGHTS, parseLossWeights, type LossWeights } from '../../training/loss-weights.js';
 import { writeFileAtomic } from '../../util/atomic.js';
@@ -22,17 +21,9 @@ const WEIGHT_NAMES = ['ssim', 'intensity', 'gradient', 'color'] as const;
 
 /** The loss weights recorded in the checkpoint beside the log (tesg_train.lossWeights), else train's defaults. */
 async function runWeights(log: string): Promise<LossWeights> {
-  const ckpt = path.join(path.dirname(log), 'checkpoint.safetensors');
-  if (existsSync(ckpt)) {
-    const train = (await readTensorFileMetadata(ckpt)).tesg_train;
-    let w: Record<string, number> | undefined;
-    try {
-      w = train ? (JSON.parse(train) as { lossWeights?: Record<string, number> }).lossWeights : undefined;
-    } catch (err) {
-      throw new InputError(ckpt, `its tesg_train metadata is not JSON (${(err as Error).message}): give the run's weights with --loss-weights`);
-    }
-    if (w && WEIGHT_NAMES.every((k) => Number.isFinite(w![k]))) return w as unknown as LossWeights;
-  }
+  const state = await readCheckpointState(path.dirname(log), "give the run's weights with --loss-weights");
+  const w = state?.lossWeights as Record<string, number> | undefined;
+  if (w && WEIGHT_NAMES.every((k) => Number.isFinite(w[k]))) return w as unknown as LossWeights;
   return { ...DEFAULT_LOSS_WEIGHTS };
 }
 

@@ -14,6 +14,7 @@ import { torchGradients } from '../../training/torch-gradients.js';
 import { listTrainingPairs, loadSample } from '../../training/data.js';
 import { parseLossWeights } from '../../training/loss-weights.js';
 import { parseGammaAugment } from '../../training/augment.js';
+import { CHECKPOINT_FILE, readCheckpointState } from '../../training/checkpoint-state.js';
 
 export { parseLossWeights };
 import { sigCacheSource } from '../../training/sig-source.js';
@@ -69,13 +70,6 @@ function int(name: string, v: string, min = 1): number {
   return n;
 }
 
-/** The teacher folder recorded in the checkpoint in `outDir` (undefined when none, or no checkpoint yet). */
-async function readResumeTeacher(outDir: string): Promise<string | undefined> {
-  const file = path.join(outDir, 'checkpoint.safetensors');
-  if (!existsSync(file)) return undefined;
-  const raw = (await readTensorFileMetadata(file)).tesg_train;
-  return raw ? (JSON.parse(raw) as { teacher?: string }).teacher : undefined;
-}
 
 function num(name: string, v: string): number {
   const n = Number(v);
@@ -159,9 +153,9 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
   const sig = sigCacheSource(o.sig);
   const lossWeights = parseLossWeights(o.lossWeights);
   // distillation: on resume the checkpoint's teacher folder, or --teacher where it has moved
-  const recorded = o.resume ? await readResumeTeacher(o.out) : undefined;
+  const recorded = o.resume ? ((await readCheckpointState(o.out, 'start a new run'))?.teacher as string | undefined) : undefined;
   if (o.resume && o.teacher !== undefined && recorded === undefined) {
-    throw new UsageError(`--teacher ${o.teacher}: the checkpoint in ${o.out} was trained without a teacher; distillation starts with a new run (e.g. --init-weights ${path.join(o.out, 'checkpoint.safetensors')})`);
+    throw new UsageError(`--teacher ${o.teacher}: the checkpoint in ${o.out} was trained without a teacher; distillation starts with a new run (e.g. --init-weights ${path.join(o.out, CHECKPOINT_FILE)})`);
   }
   const teacher = o.teacher !== undefined ? path.resolve(o.teacher) : recorded;
   if (!o.resume && (o.teacher !== undefined) !== Boolean(lossWeights.teacher)) {
