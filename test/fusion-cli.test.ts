@@ -100,6 +100,18 @@ test('errors: truncated input, output onto an input, out folder = input folder, 
   assertOneLineError(await tesg('fuse'), /nothing to fuse/);
 });
 
+test('usage errors (unknown option or command, missing option value) are one line with exit 2, not a screen of help', async () => {
+  assertOneLineError(await tesg('fuse', '--bogus'), /^tesg: error: unknown option '--bogus' \(--help lists the options\)$/);
+  assertOneLineError(await tesg('fuze'), /^tesg: error: unknown command 'fuze' \(Did you mean fuse\?\) \(--help lists the options\)$/);
+  assertOneLineError(await tesg('eval', '--ir', IR), /required option '--vi <dir>' not specified/);
+  const r = await tesg('fuse', '--weights');
+  assertOneLineError(r, /option '--weights <file>' argument missing/);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  const help = await tesg('fuse', '--help');
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: tesg fuse/);
+});
+
 test('folder errors: unmatched files listed (or skipped with --allow-missing); size mismatch names both files', async () => {
   const ir = path.join(tmp, 'ir'), vi = path.join(tmp, 'vi');
   mkdirSync(ir);

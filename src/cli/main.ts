@@ -53,7 +53,8 @@ async function main(argv: string[]): Promise<void> {
     .name('tesg')
     .description('Infrared/visible image fusion with textual semantic guidance (TeSG)')
     .version(packageVersion(), '-V, --version', 'print the tesg version')
-    .showHelpAfterError()
+    // A usage error is one line (what is wrong, where help is), not the error plus a screen of help.
+    .configureOutput({ outputError: (str, write) => write(`tesg: ${str.replace(/\s*\n\s*/g, ' ').trim()} (--help lists the options)\n`) })
     .exitOverride();
   for (const register of await commandsFor(argv)) register(program);
   markPhase('cli-ready');
@@ -65,9 +66,10 @@ main(process.argv).catch((err: unknown) => {
     process.stderr.write(`tesg: error: ${err.message}\n`);
     process.exit(err.exitCode);
   }
-  // commander's own exits (help, version, usage errors) carry an exitCode.
+  // commander's own exits carry an exitCode: 0 for help and version; its usage errors (unknown option,
+  // missing argument; already written as one line above) exit 2, as a UsageError does.
   const code = (err as { exitCode?: number; code?: string }).exitCode;
-  if (typeof code === 'number' && (err as { code?: string }).code?.startsWith('commander.')) process.exit(code);
+  if (typeof code === 'number' && (err as { code?: string }).code?.startsWith('commander.')) process.exit(code === 0 ? 0 : 2);
   process.stderr.write(`tesg: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(70);
 });
