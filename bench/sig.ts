@@ -1,7 +1,7 @@
 /**
  * The built-in SIG, version 1 (DetectorSig) and version 2 (ThermalSig: + IR warm objects), side by
  * side in one run, against MSRS segmentation labels:
- *   npm run bench -- sig [--data DIR] [--every N] [--limit N]
+ *   npm run bench -- sig [--data DIR] [--every N] [--limit N] [--backends tfjs,onnx]
  * DIR holds ir/, vi/ and label/ (default ../shared/data/msrs/test, the 50 labelled pairs).
  * Instance recall (issue 12's measure, src/semantics/mask-score.ts): an object is a 4-connected
  * region of one key class (person, car, bike) of at least 30 pixels, found when at least half of it
@@ -12,7 +12,9 @@
  * IR detected at once on two threads (ParallelDetector, src/semantics/detector-pool.ts; the same
  * masks to the bit, so only its time differs). Those three run the detector on tfjs-wasm (what the
  * browser runs); the 'onnxruntime' rows run the same graph converted to ONNX on onnxruntime with all
- * cores (src/semantics/centernet-ort.ts, the CLI's default). The 1-minute load average is printed with the times.
+ * cores (src/semantics/centernet-ort.ts, the CLI's default); v3 (confirmed weak boxes, tighter
+ * ellipses, warm-object floors and growth: docs/sig.md) runs only there. `--backends onnx` skips the
+ * tfjs rows. The 1-minute load average is printed with the times.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -51,9 +53,12 @@ export async function run(args: string[]): Promise<void> {
     ['v2', 0, 'tfjs', 'v2, tfjs'],
     ['v2', 1, 'tfjs', 'v2 + detector worker, tfjs'],
     ['v1', 1, 'onnx', 'v1, onnxruntime'],
-    ['v2', 1, 'onnx', 'v2, onnxruntime (default)'],
+    ['v2', 1, 'onnx', 'v2, onnxruntime'],
+    ['v3', 1, 'onnx', 'v3, onnxruntime (default)'],
   ] as const;
-  const rows: Row[] = setups.map(([version, detectorWorkers, detectorBackend, label]) => ({
+  // --backends onnx: only the onnxruntime rows (v1, v2, v3 side by side in a third of the time).
+  const backends = arg(args, '--backends', 'tfjs,onnx').split(',');
+  const rows: Row[] = setups.filter(([, , backend]) => backends.includes(backend)).map(([version, detectorWorkers, detectorBackend, label]) => ({
     version,
     label,
     providers: defaultProviders({ version, detectorWorkers, detectorBackend }),
@@ -82,7 +87,7 @@ export async function run(args: string[]): Promise<void> {
   }
   const rate = (t: InstanceTally, c: string) => (t.objects[c] ? (t.found[c] / t.objects[c]).toFixed(3) : '-');
   const classes = ['person', 'car', 'bike'];
-  console.log(`Built-in SIG v1 vs v2 on ${items.length} pairs of ${dir}`);
+  console.log(`Built-in SIG v1, v2, v3 on ${items.length} pairs of ${dir}`);
   console.log(`objects (>= 30 px): day ${classes.map((c) => `${c} ${rows[0].day.objects[c]}`).join(', ')}; night ${classes.map((c) => `${c} ${rows[0].night.objects[c]}`).join(', ')}`);
   console.log(`| SIG | ${classes.map((c) => `day ${c}`).join(' | ')} | ${classes.map((c) => `night ${c}`).join(' | ')} | M recall | M precision | ms per pair (median) |`);
   console.log(`|---|${'---:|'.repeat(9)}`);
@@ -90,8 +95,10 @@ export async function run(args: string[]): Promise<void> {
     const p = pixelScores(r.px);
     console.log(`| ${r.label} (${r.providers.masker.name}) | ${classes.map((c) => rate(r.day, c)).join(' | ')} | ${classes.map((c) => rate(r.night, c)).join(' | ')} | ${p.recall.toFixed(3)} | ${p.precision.toFixed(3)} | ${median(r.ms).toFixed(0)} |`);
   }
-  console.log(`time ratio v2 / v1 (medians, same run): ${(median(rows[1].ms) / median(rows[0].ms)).toFixed(3)}`);
-  console.log(`time ratio (v2 + detector worker) / v2: ${(median(rows[2].ms) / median(rows[1].ms)).toFixed(3)}`);
-  console.log(`time ratio onnxruntime / tfjs: v1 ${(median(rows[3].ms) / median(rows[0].ms)).toFixed(3)}, v2 ${(median(rows[4].ms) / median(rows[1].ms)).toFixed(3)}, v2 vs v2 + detector worker ${(median(rows[4].ms) / median(rows[2].ms)).toFixed(3)}; load average (1 min) ${loadStart.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end, ${os.availableParallelism()} cores`);
+  const ms = (label: string) => median(rows.find((r) => r.label.startsWith(label))?.ms ?? []);
+  const ratio = (a: string, b: string) => `${a} / ${b} ${(ms(a) / ms(b)).toFixed(3)}`;
+  const pairs: [string, string][] = [['v2, tfjs', 'v1, tfjs'], ['v2 + detector worker', 'v2, tfjs'], ['v1, onnx', 'v1, tfjs'], ['v2, onnx', 'v2, tfjs'], ['v3, onnx', 'v2, onnx'], ['v3, onnx', 'v1, tfjs']];
+  console.log(`time ratios (medians, same run): ${pairs.filter(([a, b]) => Number.isFinite(ms(a) / ms(b))).map(([a, b]) => ratio(a, b)).join('; ')}`);
+  console.log(`load average (1 min) ${loadStart.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end, ${os.availableParallelism()} cores`);
   for (const r of rows) await (r.providers.masker as unknown as { dispose(): Promise<void> }).dispose();
 }

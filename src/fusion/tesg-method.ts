@@ -19,7 +19,7 @@ import { markPhase } from '../util/startup-trace.js';
  * default onnx when the exported model exists beside the weights, else tfjs), threads (onnxruntime
  * threads, default all cores), tile (px, 0 = never; default auto), caption, keyword (string[]),
  * sig (a SIG cache folder from `tesg sig`: M and F_t are read for opts.stem instead of computed),
- * sigVersion ('v1' | 'v2': the built-in SIG to run; default the one the weights were trained with,
+ * sigVersion ('v1' | 'v2' | 'v3': the built-in SIG to run; default the one the weights were trained with,
  * from their `tesg_sig` metadata, and v1 for weights without that record, i.e. tesg-v1).
  */
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

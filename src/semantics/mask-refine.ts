@@ -98,7 +98,7 @@ function inEllipse(b: Box, s: number, x: number, y: number): boolean {
 
 /** Per-pixel cue values (0..255) inside the clipped box, row-major over the box. */
 type Rect = { x0: number; y0: number; x1: number; y1: number };
-type Cue = (img: Image8, r: Rect) => Uint8Array;
+export type Cue = (img: Image8, r: Rect) => Uint8Array;
 
 /** Mean of each channel over a ring of pixels just outside the box (the local background). */
 function ringMean(img: Image8, r: Rect): Float64Array {

@@ -1,7 +1,7 @@
 import { MismatchError, UsageError } from '../errors.js';
 import type { Image8 } from '../image/types.js';
 import { DetectorSig } from './default-provider.js';
-import { ThermalSig, THERMAL_SIG_ID, type ThermalSigOptions } from './thermal-provider.js';
+import { ThermalSig, THERMAL_SIG_ID, THERMAL_SIG_V3, THERMAL_SIG_V3_ID, type ThermalSigOptions } from './thermal-provider.js';
 import { DEFAULT_VOCAB, findKeywords, removeKeywords, type KeywordVocab } from './keywords.js';
 import { LexiconEncoder } from './lexicon-encoder.js';
 import { unionMask } from './mask-refine.js';
@@ -32,12 +32,13 @@ export interface SigInput {
 }
 
 /**
- * Versions of the built-in SIG: 'v2' (default; ThermalSig: detector + IR warm objects, issue 12) and
- * 'v1' (DetectorSig, what tesg-v1 was trained with). A model records the SIG of its training cache
+ * Versions of the built-in SIG: 'v2' (default; ThermalSig: detector + IR warm objects, issue 12),
+ * 'v3' (ThermalSig with THERMAL_SIG_V3: v2 plus confirmation of weak boxes, tighter masks and warm-object
+ * floors and growth, at night only) and 'v1' (DetectorSig, what tesg-v1 was trained with). A model records the SIG of its training cache
  * (weights metadata `tesg_sig`), and `tesg fuse` runs that version for it (sigVersionOfMasker).
  */
-export type BuiltinSigVersion = 'v1' | 'v2';
-export const BUILTIN_SIG_VERSIONS: readonly BuiltinSigVersion[] = ['v1', 'v2'];
+export type BuiltinSigVersion = 'v1' | 'v2' | 'v3';
+export const BUILTIN_SIG_VERSIONS: readonly BuiltinSigVersion[] = ['v1', 'v2', 'v3'];
 export const DEFAULT_SIG_VERSION: BuiltinSigVersion = 'v2';
 
 export interface DefaultProviderOptions extends ThermalSigOptions {
@@ -47,7 +48,7 @@ export interface DefaultProviderOptions extends ThermalSigOptions {
 /** The built-in providers: the COCO detector (+ IR warm objects in v2) for caption and masks, the lexicon text encoder. */
 export function defaultProviders(options: DefaultProviderOptions = {}): SigProviders {
   const { version = DEFAULT_SIG_VERSION, ...rest } = options;
-  const det = version === 'v1' ? new DetectorSig(rest) : new ThermalSig(rest);
+  const det = version === 'v1' ? new DetectorSig(rest) : new ThermalSig(version === 'v3' ? { ...THERMAL_SIG_V3, ...rest } : rest);
   return { captioner: det, masker: det, encoder: new LexiconEncoder() };
 }
 
@@ -59,6 +60,7 @@ export function parseSigVersion(v: string): BuiltinSigVersion {
 
 /** The built-in version whose masker has this name; undefined for other providers (ONNX, user). */
 export function sigVersionOfMasker(masker: string | undefined): BuiltinSigVersion | undefined {
+  if (masker === THERMAL_SIG_V3_ID) return 'v3';
   if (masker === THERMAL_SIG_ID) return 'v2';
   if (masker === new DetectorSig().name) return 'v1';
   return undefined;

@@ -10,7 +10,9 @@ import type { BinaryMask } from './types.js';
  *  3. shape, size and scene-geometry priors per component (area, height, aspect, fill of its box,
  *     bottom edge below the `horizon` share of the image: road users stand on the road);
  *  4. each kept component becomes an object of class person (tall: height/width >= `personAspect`)
- *     or car, with its pixels (closed by one pixel) as its mask.
+ *     or car, with its pixels as its mask;
+ *  5. (SIG v3 options) objects fainter than a per-class mean contrast are dropped, and the clearly warm
+ *     ones grow by hysteresis into their cooler parts (`minMeanContrast`, `grow`).
  * Used by the built-in SIG (src/semantics/default-provider.ts) with the detector's boxes; defaults
  * tuned on MSRS train (docs/sig.md), never on the test labels.
  */
@@ -39,6 +41,17 @@ export interface WarmObjectOptions {
   horizon?: number;
   /** Top edge above this share of the height and touching the top border = sky/building, dropped. */
   dropTouchingTop?: boolean;
+  /**
+   * Least mean contrast of a kept object, by class, gray levels (default none: `minContrast` alone).
+   * SIG v3: person 40, car 45; fainter components were mostly lamps, windows and warm walls on MSRS train.
+   */
+  minMeanContrast?: Readonly<Partial<Record<'person' | 'car', number>>>;
+  /**
+   * Hysteresis growth (SIG v3): an object whose mean contrast is at least `minMeanContrast` takes in the
+   * 4-connected pixels of contrast >= `contrast` within its box widened by `margin` of its width and
+   * height on every side: a warm head and torso pull in the cooler legs. Default off.
+   */
+  grow?: Readonly<{ contrast: number; margin: number; minMeanContrast: number }> | false;
 }
 
 export const WARM_OBJECT_DEFAULTS: Readonly<Required<WarmObjectOptions>> = Object.freeze({
@@ -54,6 +67,8 @@ export const WARM_OBJECT_DEFAULTS: Readonly<Required<WarmObjectOptions>> = Objec
   minAspect: 0.4,
   horizon: 0.3,
   dropTouchingTop: true,
+  minMeanContrast: Object.freeze({}),
+  grow: false,
 });
 
 export interface WarmObject {
@@ -67,7 +82,7 @@ export interface WarmObject {
   /** Mean local contrast of its pixels, gray levels. */
   contrast: number;
   area: number;
-  /** Its pixels, as indices y * width + x. */
+  /** Its pixels, as indices y * width + x (with `grow`, the grown ones too; the box and contrast stay the seed's). */
   pixels: Int32Array;
 }
 
@@ -160,9 +175,43 @@ export function warmObjects(ir: Image8, options: WarmObjectOptions = {}, out?: B
       y2 >= o.horizon * h &&
       !(o.dropTouchingTop && y1 === 0);
     if (!ok) continue;
-    const pixels = Int32Array.from(members);
-    kept.push({ x1, y1, x2, y2, area, contrast: sumC / area, label: aspect >= o.personAspect ? 'person' : 'car', pixels });
-    if (out) for (const p of pixels) out.data[p] = 1;
+    const label = aspect >= o.personAspect ? 'person' : 'car';
+    if (sumC / area < (o.minMeanContrast[label] ?? -Infinity)) continue;
+    kept.push({ x1, y1, x2, y2, area, contrast: sumC / area, label, pixels: Int32Array.from(members) });
   }
-  return kept.sort((a, b) => b.area - a.area);
+  kept.sort((a, b) => b.area - a.area);
+  if (o.grow) growObjects(kept, c, w, h, o.grow);
+  if (out) for (const k of kept) for (const p of k.pixels) out.data[p] = 1;
+  return kept;
+}
+
+/** Hysteresis growth of the objects (largest first), each into pixels no object holds yet. */
+function growObjects(objects: WarmObject[], c: Float32Array, w: number, h: number, g: Exclude<WarmObjectOptions['grow'], false | undefined>): void {
+  const taken = new Uint8Array(w * h);
+  for (const k of objects) for (const p of k.pixels) taken[p] = 1;
+  for (const k of objects) {
+    if (k.contrast < g.minMeanContrast) continue;
+    const bw = k.x2 - k.x1, bh = k.y2 - k.y1;
+    const X1 = Math.max(0, Math.floor(k.x1 - g.margin * bw)), X2 = Math.min(w, Math.ceil(k.x2 + g.margin * bw));
+    const Y1 = Math.max(0, Math.floor(k.y1 - g.margin * bh)), Y2 = Math.min(h, Math.ceil(k.y2 + g.margin * bh));
+    const grown = Array.from(k.pixels);
+    const stack = [...grown];
+    while (stack.length) {
+      const p = stack.pop()!;
+      const x = p % w, y = (p - x) / w;
+      const visit = (xx: number, yy: number) => {
+        if (xx < X1 || xx >= X2 || yy < Y1 || yy >= Y2) return;
+        const q = yy * w + xx;
+        if (taken[q] || c[q] < g.contrast) return;
+        taken[q] = 1;
+        grown.push(q);
+        stack.push(q);
+      };
+      visit(x - 1, y);
+      visit(x + 1, y);
+      visit(x, y - 1);
+      visit(x, y + 1);
+    }
+    k.pixels = Int32Array.from(grown);
+  }
 }

@@ -45,7 +45,7 @@ function networkSigVersion(network: SiteManifest['network']): BuiltinSigVersion 
   return sigVersionOfMasker(record.header?.masker) ?? DEFAULT_SIG_VERSION;
 }
 
-const SIG_DESCRIPTION: Record<BuiltinSigVersion, string> = { v1: 'COCO detector', v2: 'COCO detector + IR warm objects' };
+const SIG_DESCRIPTION: Record<BuiltinSigVersion, string> = { v1: 'COCO detector', v2: 'COCO detector + IR warm objects', v3: 'COCO detector + IR warm objects, confirmed weak boxes' };
 
 async function init(id: number, base: string): Promise<void> {
   const progress = (stage: string, fraction: number) => post({ id, kind: 'progress', stage, fraction });

@@ -113,7 +113,7 @@ export function videoCliOptions(cmd: Command): Command {
     .option('--stretch <mode>', `16-bit to 8-bit mapping (16-bit gray videos and frames): ${STRETCH_MODES.join(', ')}; shift keeps levels steady across frames`, DEFAULT_STRETCH)
     .option('--gray', 'write gray frames (default: colour from the visible video)')
     .option('--weights <file>', 'tesg: weights (.safetensors; the exported .onnx beside it is used when present)')
-    .option('--sig-version <v>', 'tesg: built-in SIG v1 | v2 (default: the one the weights were trained with)')
+    .option('--sig-version <v>', 'tesg: built-in SIG v1 | v2 | v3 (default: the one the weights were trained with)')
     .option('--backend <name>', 'tesg: onnx or tfjs')
     .option('--threads <n>', 'tesg: onnxruntime threads (default: all cores)')
     .option('--tile <px>', 'tesg, onnx: tile size for large frames, 0 = never');

@@ -172,7 +172,7 @@ export function register(program: Command): void {
     .option('--quality <n>', 'JPEG quality 1..100', String(DEFAULT_JPEG_QUALITY))
     .option('--overwrite', 'folder mode: redo outputs that already exist (default: skip them, so reruns resume)')
     .option('--allow-missing', 'folder mode: fuse the complete pairs and list files without a partner, instead of failing')
-    .option('--sig-version <v>', 'tesg method: built-in SIG v1 | v2 (default: the one the weights were trained with; v1 for tesg-v1)')
+    .option('--sig-version <v>', 'tesg method: built-in SIG v1 | v2 | v3 (default: the one the weights were trained with; v1 for tesg-v1)')
     .option('--sig <dir>', 'tesg method: read M and F_t from this SIG cache (`tesg sig --out DIR` on the same images) instead of running the SIG')
     .option('--weights <file>', 'tesg method: weights (.safetensors; the exported .onnx beside it is used when present)')
     .option('--backend <name>', 'tesg method: onnx or tfjs (default: onnx when <weights>.onnx exists)')

@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .option('--force', 'recompute entries that are already in the cache')
     .option('--sd <dir>', 'paper-faithful masks and text embedding from a Stable Diffusion ONNX export folder (docs/onnx-sig.md)')
     .option('--captioner <dir>', 'paper-faithful captions from a BLIP / ViT-GPT2 ONNX export folder (docs/onnx-sig.md)')
-    .option('--sig-version <v>', `built-in SIG: v2 (detector + IR warm objects) | v1 (detector only; what tesg-v1 was trained with)`, DEFAULT_SIG_VERSION)
+    .option('--sig-version <v>', `built-in SIG: v2 (detector + IR warm objects; what tesg-v2 and v2.1 were trained with) | v3 (v2 with confirmed weak boxes and tighter night masks) | v1 (detector only; what tesg-v1 was trained with)`, DEFAULT_SIG_VERSION)
     .action(async (o: SigCli) => sig(o));
 }
 
