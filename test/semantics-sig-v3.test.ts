@@ -56,23 +56,47 @@ function fixedDetector(boxes: Map<Image8, Detection[]>) {
 
 const box = (x1: number, y1: number, x2: number, y2: number, score: number, label: string): Detection => ({ x1, y1, x2, y2, score, label });
 
-test('SIG v3 at night: a weak IR person box paints M only when another source confirms it; a 0.1-0.2 box joins when confirmed', async () => {
+test('SIG v3 at night: a weak IR person box paints M_ir only when another source confirms it; a 0.1-0.2 box joins when confirmed; two weak sightings confirm each other', async () => {
   const vi = paint(10, [], 3); // dark: night
   const ir = paint(40, []); // flat: no warm objects
-  const cases: Array<[string, Detection[], Detection[], number]> = [
-    // [what, VI boxes, IR boxes, expected M pixels > 0 at the IR person's centre (1) or not (0)]
-    ['IR person 0.25 alone', [], [box(20, 20, 40, 80, 0.25, 'person')], 0],
-    ['IR person 0.25 + VI person over it', [box(22, 22, 40, 80, 0.4, 'person')], [box(20, 20, 40, 80, 0.25, 'person')], 1],
-    ['IR person 0.35 alone', [], [box(20, 20, 40, 80, 0.35, 'person')], 1],
-    ['VI car 0.15 alone', [box(20, 20, 40, 80, 0.15, 'car')], [], 0],
-    ['VI car 0.15 + IR car 0.5', [box(20, 20, 40, 80, 0.15, 'car')], [box(60, 20, 80, 80, 0.5, 'car'), box(21, 21, 40, 80, 0.5, 'car')], 1],
+  const P = 50 * W + 30; // the centre of the box under test
+  const cases: Array<[string, Detection[], Detection[], { vis: number; ir: number }]> = [
+    // [what, VI boxes, IR boxes, expected M_vis and M_ir at P]
+    ['IR person 0.25 alone', [], [box(20, 20, 40, 80, 0.25, 'person')], { vis: 0, ir: 0 }],
+    ['IR person 0.25 + VI person 0.4 over it', [box(22, 22, 40, 80, 0.4, 'person')], [box(20, 20, 40, 80, 0.25, 'person')], { vis: 1, ir: 1 }],
+    ['IR person 0.25 + VI person 0.4 elsewhere', [box(120, 20, 140, 80, 0.4, 'person')], [box(20, 20, 40, 80, 0.25, 'person')], { vis: 0, ir: 0 }],
+    ['IR person 0.35 alone', [], [box(20, 20, 40, 80, 0.35, 'person')], { vis: 0, ir: 1 }],
+    ['VI car 0.15 alone', [box(20, 20, 40, 80, 0.15, 'car')], [], { vis: 0, ir: 0 }],
+    ['VI car 0.15 + IR car 0.5 over it', [box(20, 20, 40, 80, 0.15, 'car')], [box(21, 21, 40, 80, 0.5, 'car')], { vis: 1, ir: 1 }],
+    ['VI person 0.15 + IR person 0.25: each confirms the other', [box(20, 20, 40, 80, 0.15, 'person')], [box(21, 21, 40, 80, 0.25, 'person')], { vis: 1, ir: 1 }],
   ];
   for (const [what, dv, di, expect] of cases) {
     const v = { ...vi }, i = { ...ir };
     const sig = new ThermalSig({ ...THERMAL_SIG_V3, detector: fixedDetector(new Map([[v, dv], [i, di]])) });
-    const r = await runSig({ ir: i, vi: v, providers: { captioner: sig, masker: sig, encoder: defaultProviders().encoder } });
-    assert.equal(r.mask.data[50 * W + 30], expect, what);
+    const keywords = [...new Set([...dv, ...di].map((d) => d.label))];
+    const m = await sig.masks({ vi: v, ir: i, keywords });
+    assert.deepEqual({ vis: m.vis.data[P], ir: m.ir.data[P] }, expect, what);
   }
+});
+
+test('ThermalSig asks the detector for the lowest score any rule needs, night overrides included', async () => {
+  const asked: number[] = [];
+  const detector = { detect: async (_img: Image8, o: { minScore?: number } = {}) => (asked.push(o.minScore ?? NaN), []) };
+  const vi = paint(10, [], 3), ir = paint(40, []);
+  await new ThermalSig({ detector }).masks({ vi, ir, keywords: [] });
+  await new ThermalSig({ ...THERMAL_SIG_V3, detector }).masks({ vi: { ...vi }, ir: { ...ir }, keywords: [] });
+  await new ThermalSig({ detector, night: { maskMinScore: 0.05 } }).masks({ vi: { ...vi }, ir: { ...ir }, keywords: [] });
+  assert.deepEqual(asked, [0.1, 0.1, 0.1, 0.1, 0.05, 0.05]);
+});
+
+test('SIG v3 is named and recognised as v3; warm: false holds at night too', async () => {
+  assert.equal(sigVersionOfMasker(THERMAL_SIG_V3_ID), 'v3');
+  assert.equal(new ThermalSig(THERMAL_SIG_V3).name, THERMAL_SIG_V3_ID);
+  const ir = paint(40, [[40, 60, 10, 20, 120]]), vi = paint(10, [], 3);
+  const on = new ThermalSig({ ...THERMAL_SIG_V3, detector: fixedDetector(new Map()) });
+  const off = new ThermalSig({ ...THERMAL_SIG_V3, warm: false, detector: fixedDetector(new Map()) });
+  assert.equal(count((await on.masks({ vi, ir, keywords: ['person'] })).ir), 200);
+  assert.equal(count((await off.masks({ vi: { ...vi }, ir: { ...ir }, keywords: ['person'] })).ir), 0);
 });
 
 test('SIG v3 by day is SIG v2: the same boxes give the same masks and caption', async () => {
@@ -113,6 +137,4 @@ test('SIG v3 on the bundled MSRS pairs: at night more labelled objects found wit
   assert.ok(n.v3.found > n.v2.found, `night: v3 finds ${n.v3.found} objects, v2 ${n.v2.found}`);
   assert.ok(n.v3.precision > n.v2.precision, `night precision v3 ${n.v3.precision.toFixed(3)}, v2 ${n.v2.precision.toFixed(3)}`);
   assert.deepEqual(scores['00537D'].v3.mask, scores['00537D'].v2.mask);
-  assert.equal(sigVersionOfMasker(THERMAL_SIG_V3_ID), 'v3');
-  assert.equal(defaultProviders({ version: 'v3' }).masker.name, THERMAL_SIG_V3_ID);
 });

@@ -50,10 +50,11 @@ export interface ThermalSigOptions extends DetectorSigOptions {
   /** The provider's name, recorded in SIG caches and models (default THERMAL_SIG_ID). */
   id?: string;
   /**
-   * Settings that replace the above for night pairs (VI mean gray below NIGHT_MEAN_GRAY). SIG v3 puts
-   * all its changes here: by day v2's masks already find 0.90 of the people on MSRS test.
+   * Settings that replace the above for night pairs (VI mean gray below NIGHT_MEAN_GRAY), key by key
+   * (a night `refine` replaces the day one whole); `warm: false` at the top level still holds at night.
+   * SIG v3 puts all its changes here: by day v2's masks already find 0.90 of the people on MSRS test.
    */
-  night?: Readonly<Omit<ThermalSigOptions, 'night' | 'id' | 'detect' | 'detector' | 'detectorWorkers' | 'detectorBackend' | 'vocab'>>;
+  night?: Readonly<Omit<ThermalSigOptions, 'night' | 'id' | 'detect' | 'detector' | 'detectorWorkers' | 'detectorBackend' | 'vocab' | 'captionMinScore' | 'mergeIou'>>;
 }
 
 /** The options that hold for one pair: the night overrides on top at night. */
@@ -81,7 +82,7 @@ export class ThermalSig extends DetectorSig {
 
   constructor(private readonly thermal: ThermalSigOptions = {}) {
     // The detector must report everything down to the lowest floor; the floors are applied here.
-    const n = { ...thermal, ...thermal.night };
+    const n = nightOptions(thermal);
     const lowest = Math.min(thermal.detect?.minScore ?? 1, ...[thermal, n].flatMap((o) => [o.confirmedMinScore ?? 1, ...Object.values(floors(o))]));
     super({ ...thermal, detect: { ...thermal.detect, minScore: lowest } });
     this.name = thermal.id ?? THERMAL_SIG_ID;
@@ -93,7 +94,7 @@ export class ThermalSig extends DetectorSig {
     if (!p) {
       p = (async () => {
         const night = isNight(vi);
-        const t: PairOptions = night ? { ...this.thermal, ...this.thermal.night } : this.thermal;
+        const t: PairOptions = night ? nightOptions(this.thermal) : this.thermal;
         const keys = this.keyClasses, fl = floors(t);
         const keep = (d: Detection) => keys.includes(d.label) && d.score >= (fl[d.label] ?? fl.default);
         const [dv, di] = await Promise.all([this.detections(vi), this.detections(ir)]);
@@ -178,6 +179,13 @@ export const THERMAL_SIG_V3: Readonly<ThermalSigOptions> = Object.freeze({
     }),
   }),
 });
+
+/** The options of a night pair: `night` over the rest, key by key; warm objects stay off if turned off. */
+function nightOptions(o: ThermalSigOptions): PairOptions {
+  const n: PairOptions = { ...o, ...o.night };
+  if (o.warm === false) n.warm = false;
+  return n;
+}
 
 /** Score floor per class, and `default` for the others. */
 function floors(o: ThermalSigOptions): Record<string, number> {

@@ -49,7 +49,8 @@ export interface WarmObjectOptions {
   /**
    * Hysteresis growth (SIG v3): an object whose mean contrast is at least `minMeanContrast` takes in the
    * 4-connected pixels of contrast >= `contrast` within its box widened by `margin` of its width and
-   * height on every side: a warm head and torso pull in the cooler legs. Default off.
+   * height on every side: a warm head and torso pull in the cooler legs. Grown pixels are tested on
+   * contrast alone (not `minLevel`), and may take in a component the shape priors rejected. Default off.
    */
   grow?: Readonly<{ contrast: number; margin: number; minMeanContrast: number }> | false;
 }
