@@ -11,6 +11,7 @@ import type { Image8 } from '../src/image/types.js';
 import { readImage } from '../src/image/read.js';
 import type { Detection } from '../src/semantics/centernet-decode.js';
 import { warmObjects } from '../src/semantics/warm-objects.js';
+import type { MaskRequest } from '../src/semantics/types.js';
 import { emptyInstanceTally, pixelScores, tallyInstances, tallyPixels } from '../src/semantics/mask-score.js';
 import { defaultProviders, runSig, sigVersionOfMasker, type BuiltinSigVersion } from '../src/semantics/sig.js';
 import { THERMAL_SIG_V3, THERMAL_SIG_V3_ID, ThermalSig } from '../src/semantics/thermal-provider.js';
@@ -25,6 +26,9 @@ function paint(bg: number, rects: Array<[x: number, y: number, w: number, h: num
 }
 
 const count = (m: { data: Uint8Array }) => m.data.reduce((s, v) => s + v, 0);
+
+/** A mask request as runSig makes it (the caption is not read by ThermalSig.masks). */
+const req = (vi: Image8, ir: Image8, keywords: string[]): MaskRequest => ({ vi, ir, keywords, caption: '', captionWithout: '' });
 
 test('warmObjects grow: a hot torso takes in its cooler legs (within the margin), a faint object neither grows nor survives its class floor', () => {
   // Torso 10x20 at +80 over the background, legs 10x16 below it at +20 (under minContrast 28, over grow 14).
@@ -74,7 +78,7 @@ test('SIG v3 at night: a weak IR person box paints M_ir only when another source
     const v = { ...vi }, i = { ...ir };
     const sig = new ThermalSig({ ...THERMAL_SIG_V3, detector: fixedDetector(new Map([[v, dv], [i, di]])) });
     const keywords = [...new Set([...dv, ...di].map((d) => d.label))];
-    const m = await sig.masks({ vi: v, ir: i, keywords });
+    const m = await sig.masks(req(v, i, keywords));
     assert.deepEqual({ vis: m.vis.data[P], ir: m.ir.data[P] }, expect, what);
   }
 });
@@ -83,9 +87,9 @@ test('ThermalSig asks the detector for the lowest score any rule needs, night ov
   const asked: number[] = [];
   const detector = { detect: async (_img: Image8, o: { minScore?: number } = {}) => (asked.push(o.minScore ?? NaN), []) };
   const vi = paint(10, [], 3), ir = paint(40, []);
-  await new ThermalSig({ detector }).masks({ vi, ir, keywords: [] });
-  await new ThermalSig({ ...THERMAL_SIG_V3, detector }).masks({ vi: { ...vi }, ir: { ...ir }, keywords: [] });
-  await new ThermalSig({ detector, night: { maskMinScore: 0.05 } }).masks({ vi: { ...vi }, ir: { ...ir }, keywords: [] });
+  await new ThermalSig({ detector }).masks(req(vi, ir, []));
+  await new ThermalSig({ ...THERMAL_SIG_V3, detector }).masks(req({ ...vi }, { ...ir }, []));
+  await new ThermalSig({ detector, night: { maskMinScore: 0.05 } }).masks(req({ ...vi }, { ...ir }, []));
   assert.deepEqual(asked, [0.1, 0.1, 0.1, 0.1, 0.05, 0.05]);
 });
 
@@ -95,8 +99,8 @@ test('SIG v3 is named and recognised as v3; warm: false holds at night too', asy
   const ir = paint(40, [[40, 60, 10, 20, 120]]), vi = paint(10, [], 3);
   const on = new ThermalSig({ ...THERMAL_SIG_V3, detector: fixedDetector(new Map()) });
   const off = new ThermalSig({ ...THERMAL_SIG_V3, warm: false, detector: fixedDetector(new Map()) });
-  assert.equal(count((await on.masks({ vi, ir, keywords: ['person'] })).ir), 200);
-  assert.equal(count((await off.masks({ vi: { ...vi }, ir: { ...ir }, keywords: ['person'] })).ir), 0);
+  assert.equal(count((await on.masks(req(vi, ir, ['person']))).ir), 200);
+  assert.equal(count((await off.masks(req({ ...vi }, { ...ir }, ['person']))).ir), 0);
 });
 
 test('SIG v3 by day is SIG v2: the same boxes give the same masks and caption', async () => {
