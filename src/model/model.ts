@@ -123,7 +123,7 @@ export class TesgModel {
       const irT = rgbOrGrayToY(image8ToTensor(ir));
       const viRgb = toRgb(image8ToTensor(vi));
       const viIn = this.config.vi_input === 'rgb' ? viRgb : rgbToY(viRgb);
-      const maskT = tf.tensor4d(Float32Array.from(mask.data, (v) => (v ? 1 : 0)), [1, h, w, 1]);
+      const maskT = tf.tensor4d(maskFloats(mask.data), [1, h, w, 1]);
       const text = tf.tensor3d(input.embedding, [1, this.config.text_tokens, this.config.text_dim]);
       const m = this.sizeMultiple;
       const padH = (m - (h % m)) % m;
@@ -174,4 +174,11 @@ function toRgb(t: tf.Tensor): tf.Tensor {
 /** IR stored as 3 channels (e.g. LLVIP) is taken as its luminance. */
 function rgbOrGrayToY(t: tf.Tensor): tf.Tensor {
   return t.shape[3] === 3 ? rgbToY(t) : t;
+}
+
+/** A mask as 0/1 floats (a plain loop: Float32Array.from with a mapping function is 25x slower cold). */
+function maskFloats(m: Uint8Array): Float32Array {
+  const out = new Float32Array(m.length);
+  for (let i = 0; i < m.length; i++) out[i] = m[i] ? 1 : 0;
+  return out;
 }
