@@ -6,6 +6,7 @@ import { DEFAULT_DETECTION_OPTIONS, runDetection, type DetectionMethod } from '.
 import { detectionCaption, detectionMarkdown, writeDetectionReport } from '../../downstream/report.js';
 import { torchUnavailableReason } from '../../runtime/torch.js';
 import { DEFAULT_SEGMENT, readSegmentationResults, runSegmentation, writeSegmentationTable } from '../../downstream/segrun.js';
+import { checkOutputPath } from '../../util/output-path.js';
 
 /**
  * `tesg downstream detect|segment|seg-table`: the paper's Tables 2 and 3 for any set of image
@@ -69,6 +70,7 @@ async function detect(o: DetectCli): Promise<void> {
     inputLong: o.inputLong,
   };
   if (settings.minScore > settings.scoreThreshold) throw new UsageError(`--min-score (${settings.minScore}) must not exceed --score-threshold (${settings.scoreThreshold})`);
+  checkOutputPath(o.out, 'folder', '--out takes a folder (created if missing) for detection.md, .csv and .json');
   const rows = await runDetection({ ...settings, labelsDir: o.labels, methods });
   const caption = detectionCaption(settings.classMap, settings.scoreThreshold, rows[0]?.images ?? 0);
   const files = await writeDetectionReport(o.out, rows, caption, { ...settings, labels: o.labels });
@@ -99,6 +101,7 @@ interface SegmentCli {
 async function segment(o: SegmentCli): Promise<void> {
   const name = o.name ?? path.basename(path.resolve(o.trainImages));
   if (!['auto', 'torch', 'wasm'].includes(o.backend)) throw new UsageError(`--backend must be auto, torch or wasm, got '${o.backend}'`);
+  checkOutputPath(o.out, 'folder', '--out takes a run folder (created if missing) for checkpoint.bin, train-log.csv, result.json and segmentation.md');
   const torch = o.backend === 'torch' || (o.backend === 'auto' && torchUnavailableReason() === null);
   const result = await runSegmentation({
     name, trainImages: o.trainImages, trainLabels: o.trainLabels, testImages: o.testImages, testLabels: o.testLabels,
@@ -115,6 +118,7 @@ async function segment(o: SegmentCli): Promise<void> {
 }
 
 async function segTable(dirs: string[], o: { out: string }): Promise<void> {
+  checkOutputPath(o.out, 'folder', '--out takes a folder (created if missing) for segmentation.md, .csv and .json');
   const results = await readSegmentationResults(dirs);
   const { markdown, files } = await writeSegmentationTable(o.out, results);
   process.stdout.write(markdown);

@@ -5,6 +5,7 @@ import { evaluateFolders } from '../../eval/run.js';
 import { skippedLines } from '../../eval/skipped.js';
 import { DEFAULT_METRIC_NAMES, METRICS } from '../../metrics/index.js';
 import type { FusedFolder } from '../../eval/types.js';
+import { checkOutputPath } from '../../util/output-path.js';
 
 /**
  * `tesg eval --ir DIR --vi DIR --fused NAME=DIR ...`: the paper's Table 1 for any set of fused
@@ -36,6 +37,9 @@ function parseWorkers(value: string): number {
 }
 
 async function runEval(o: EvalCliOptions): Promise<void> {
+  const workers = parseWorkers(o.workers);
+  // before any scoring: a bad --out would otherwise fail only when the scores are written
+  checkOutputPath(o.out, 'folder', '--out takes a folder (created if missing) for per-image.csv, per-image.json and summary.md');
   const result = await evaluateFolders({
     ir: o.ir,
     vi: o.vi,
@@ -44,7 +48,7 @@ async function runEval(o: EvalCliOptions): Promise<void> {
     sources: o.sources,
     allowMissing: o.allowMissing,
     metrics: o.metrics?.split(',').filter((s) => s.trim() !== ''),
-    workers: parseWorkers(o.workers),
+    workers,
     html: o.html,
   });
   for (const line of skippedLines(result.skipped, o.fused ?? [])) process.stderr.write(`${line}\n`);

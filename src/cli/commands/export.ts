@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { TesgError, UsageError } from '../../errors.js';
 import { DEFAULT_WEIGHTS_FILE, onnxBeside, trainedSigVersion } from '../../fusion/tesg-method.js';
+import { checkOutputPath } from '../../util/output-path.js';
 
 /**
  * `tesg export --weights FILE --out model.onnx`: the network as an ONNX graph (src/export/), with the
@@ -19,6 +20,8 @@ const PARITY_TOLERANCE = 1e-4;
 async function runExport(o: ExportCliOptions): Promise<void> {
   const out = o.out ?? onnxBeside(o.weights);
   if (!out.toLowerCase().endsWith('.onnx')) throw new UsageError(`--out ${out}: name the model file .onnx`);
+  // only a given -o: the default is the weights' own path with .onnx
+  if (o.out !== undefined) checkOutputPath(o.out, 'file', '-o takes the .onnx model\'s file name, e.g. -o model.onnx');
   const { exportWeightsFile } = await import('../../export/export.js');
   const t0 = performance.now();
   const report = await exportWeightsFile(o.weights, out);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_FIGURE_DPI, DEFAULT_INSET_FRACTION, makeFigure } from '../../report/figure.js';
 import { parseZoomBox, type ZoomBox } from '../../report/figure-layout.js';
+import { checkOutputPath } from '../../util/output-path.js';
 
 /**
  * `tesg figure --ir DIR --vi DIR --fused NAME=DIR ... --images STEM,... -o fig.png`: the paper-style
@@ -38,6 +39,7 @@ const num = (flag: string, min: number, max: number, integer = false) => (v: str
 
 async function runFigure(o: FigureCliOptions): Promise<void> {
   const images = o.images.split(',').map((s) => s.trim()).filter(Boolean);
+  checkOutputPath(o.out, 'file', '-o takes the figure\'s file name (.png, .svg or .pdf), e.g. -o fig.png');
   const r = await makeFigure({
     ir: o.ir, vi: o.vi, fused: o.fused, images, boxes: o.box, detections: o.detections, minScore: o.minScore,
     out: o.out, dpi: o.dpi, cellWidth: o.cellWidth, widthInches: o.widthIn, insetFraction: o.inset,

@@ -8,6 +8,8 @@ import { formatRate, parseRate } from '../../video/ffmpeg.js';
 import { defaultVideoMethod, fuseVideo, type FuseVideoOptions } from '../../video/fuse-video.js';
 import { SYNC_MODES, type SyncMode } from '../../video/pairing.js';
 import { DEFAULT_TEMPORAL, PER_FRAME } from '../../video/temporal-sig.js';
+import { outputKind } from '../../video/plan.js';
+import { checkOutputPath } from '../../util/output-path.js';
 
 /**
  * `tesg fuse-video IR VI -o OUT.mp4|OUT.mkv|DIR/`: fuse a pair of videos (or image sequences) frame by
@@ -79,8 +81,14 @@ export function videoOptions(o: FuseVideoCliOptions): FuseVideoOptions {
 
 async function runFuseVideo(ir: string, vi: string, o: FuseVideoCliOptions): Promise<void> {
   if (!o.out) throw new UsageError('missing -o OUT (a .mp4 or .mkv file, or a folder for PNG frames: -o DIR/)');
+  const options = videoOptions(o);
+  // the command's own rule (src/video/plan.ts): a folder of PNG frames for DIR/ or an existing folder, else .mp4/.mkv
+  const kind = await outputKind(o.out);
+  checkOutputPath(o.out, kind === 'dir' ? 'folder' : 'file', kind === 'dir'
+    ? '-o DIR/ takes a folder (created if missing) for the PNG frames; give a folder, or OUT.mp4 / OUT.mkv for a video'
+    : `-o takes the .${kind} video's file name, or DIR/ for a folder of PNG frames`);
   const r = await fuseVideo(ir, vi, o.out, {
-    ...videoOptions(o),
+    ...options,
     resume: o.resume,
     onWarning: (m) => process.stderr.write(`tesg: warning: ${m}\n`),
   });

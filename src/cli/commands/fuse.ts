@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
-import { InputError, TesgError, UsageError } from '../../errors.js';
+import { TesgError, UsageError } from '../../errors.js';
 import { DEFAULT_FUSION_METHOD, fuseFiles, fuseFolders, fusionMethodNames, registerFusionMethod } from '../../fusion/index.js';
 import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../../image/depth16.js';
 import { DEFAULT_JPEG_QUALITY } from '../../image/write.js';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_WEIGHTS_FILE, TesgFusion, builtinSigVersion, chooseBackend } from '../../fusion/tesg-method.js';
 import { appendFuseManifest, fuseRunRecord } from '../../report/provenance.js';
 import { markPhase } from '../../util/startup-trace.js';
+import { checkOutputPath } from '../../util/output-path.js';
 
 // The CLI entry registers it too (for every command's method list); a library import of this file alone still gets it.
 if (!fusionMethodNames().includes('tesg')) registerFusionMethod(new TesgFusion());
@@ -71,34 +72,6 @@ async function sigNote(method: string, params: Record<string, unknown>): Promise
   return `, SIG ${await builtinSigVersion(params)}`;
 }
 
-/**
- * Refuse, before any work, an output path that cannot be written: a folder where a file is wanted (or
- * the reverse), or a path under an existing file. InputError naming the path and what to give instead.
- */
-export function checkOutputPath(out: string, kind: 'file' | 'folder'): void {
-  // undefined where nothing is (ENOENT) or a parent is a file (ENOTDIR, found by the walk below)
-  const stat = (p: string) => {
-    try {
-      return statSync(p);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      throw err;
-    }
-  };
-  const st = stat(out);
-  if (st && kind === 'file' && st.isDirectory()) throw new InputError(out, 'is a folder; -o takes the fused image\'s file name (.png or .jpg); for folders use --ir DIR --vi DIR --out DIR');
-  if (st && kind === 'folder' && !st.isDirectory()) throw new InputError(out, 'is a file; --out takes a folder (created if missing) for the fused <stem>.png files');
-  if (st) return;
-  for (let dir = path.dirname(path.resolve(out)); ; dir = path.dirname(dir)) {
-    const up = stat(dir);
-    if (up) {
-      if (!up.isDirectory()) throw new InputError(dir, `is a file, so ${out} cannot be created under it; choose another output path`);
-      return;
-    }
-    if (path.dirname(dir) === dir) return;
-  }
-}
-
 async function runFuse(irArg: string | undefined, viArg: string | undefined, o: FuseCliOptions): Promise<void> {
   const pairMode = irArg !== undefined || viArg !== undefined;
   const folderMode = o.ir !== undefined || o.vi !== undefined;
@@ -116,7 +89,7 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
   if (pairMode) {
     if (irArg === undefined || viArg === undefined) throw new UsageError('give both images: tesg fuse IR VI -o OUT');
     if (!o.out) throw new UsageError('missing -o OUT (the fused image, .png or .jpg)');
-    checkOutputPath(o.out, 'file');
+    checkOutputPath(o.out, 'file', '-o takes the fused image\'s file name (.png or .jpg); for folders use --ir DIR --vi DIR --out DIR');
     const t0 = performance.now();
     const img = await fuseFiles(irArg, viArg, o.out, { ...common, onStage: (stage) => markPhase(stage === 'read' ? 'images-read' : stage) });
     const secs = ((performance.now() - t0) / 1000).toFixed(2);
@@ -128,7 +101,7 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
     return;
   }
   if (!o.ir || !o.vi || !o.out) throw new UsageError('folder mode needs all of --ir DIR --vi DIR --out DIR');
-  checkOutputPath(o.out, 'folder');
+  checkOutputPath(o.out, 'folder', '--out takes a folder (created if missing) for the fused <stem>.png files');
   const report = await fuseFolders(o.ir, o.vi, o.out, {
     ...common,
     overwrite: o.overwrite,

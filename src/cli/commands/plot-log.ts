@@ -5,6 +5,7 @@ import { readCheckpointState } from '../../training/checkpoint-state.js';
 import { renderLossCurve } from '../../report/train-log-plot.js';
 import { DEFAULT_LOSS_WEIGHTS, parseLossWeights, type LossWeights } from '../../training/loss-weights.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { checkOutputPath } from '../../util/output-path.js';
 
 /**
  * `tesg plot-log RUN/train-log.csv -o loss.png`: the loss curve of a training run (running means of
@@ -31,6 +32,7 @@ async function runPlotLog(log: string, o: PlotLogOptions): Promise<void> {
   const ext = path.extname(o.out).toLowerCase();
   if (ext !== '.png' && ext !== '.svg') throw new UsageError(`-o ${o.out}: the figure must be .png or .svg`);
   if (path.resolve(o.out) === path.resolve(log)) throw new UsageError(`-o ${o.out} is the log itself: choose another file`);
+  checkOutputPath(o.out, 'file', '-o takes the plot\'s file name (.png or .svg), e.g. -o loss.png');
   const weights = o.lossWeights ? parseLossWeights(o.lossWeights) : await runWeights(log);
   const fig = await renderLossCurve(log, ext === '.png' ? 'png' : 'svg', { window: o.window, weights, title: o.title ?? `training loss: ${log}` });
   await writeFileAtomic(o.out, fig);

@@ -8,6 +8,7 @@ import { readCaptionsFile, type UserText } from '../../semantics/captions-file.j
 import { toCocoClass } from '../../semantics/default-provider.js';
 import { canonicalKeyword, DEFAULT_SIG_VERSION, defaultProviders, parseSigVersion, runSig, type SigProviders } from '../../semantics/sig.js';
 import { loadOnnxProviders, type OnnxProviders } from '../../semantics/onnx-providers.js';
+import { checkOutputPath } from '../../util/output-path.js';
 
 /**
  * `tesg sig --ir DIR --vi DIR --out DIR`: precompute the SIG outputs (masks, caption, keywords, text
@@ -49,6 +50,7 @@ export function register(program: Command): void {
 
 async function sig(o: SigCli): Promise<void> {
   const version = parseSigVersion(o.sigVersion);
+  checkOutputPath(o.out, 'folder', '--out takes a folder (created if missing) for the SIG cache; give a new or existing cache folder');
   const { matched, unmatched } = await pairByStem({ ir: o.ir, vi: o.vi });
   const lone = countUnmatched(unmatched);
   if (lone > 0 && !o.allowMissing) {

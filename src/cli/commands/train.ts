@@ -21,6 +21,7 @@ import { sigCacheSource } from '../../training/sig-source.js';
 import { readHeader } from '../../semantics/cache.js';
 import { DEFAULT_TRAIN_OPTIONS, train } from '../../training/trainer.js';
 import { formatDuration } from '../../util/progress.js';
+import { checkOutputPath } from '../../util/output-path.js';
 
 /**
  * `tesg train --data DIR --sig DIR --out DIR`: trains the TeSG network on an MSRS-layout folder
@@ -136,6 +137,8 @@ async function effectiveConfig(o: TrainCliOptions, model: Partial<ModelConfig>):
 
 async function runTrain(o: TrainCliOptions): Promise<void> {
   if (!['auto', 'torch', 'wasm', 'cpu'].includes(o.backend)) throw new UsageError(`--backend must be auto, torch, wasm or cpu, got '${o.backend}'`);
+  // before the backend, the data or the SIG cache is loaded (--resume: the existing run folder)
+  checkOutputPath(o.out, 'folder', '--out takes a run folder (created if missing) for checkpoint.safetensors, tesg.safetensors and train-log.csv');
   // libtorch computes the gradients when its addon is built (native/); tfjs keeps the model, AdamW
   // and checkpoints either way, so runs and checkpoints move between backends.
   const torch = o.backend === 'torch' || (o.backend === 'auto' && torchUnavailableReason() === null);
