@@ -21,7 +21,7 @@ import path from 'node:path';
 import { readImage } from '../src/image/read.js';
 import type { Image8 } from '../src/image/types.js';
 import { emptyInstanceTally, msrsTimeOfDay, pixelScores, tallyInstances, tallyPixels, type InstanceTally, type PixelTally } from '../src/semantics/mask-score.js';
-import { defaultProviders, runSig, type BuiltinSigVersion, type SigProviders } from '../src/semantics/sig.js';
+import { DEFAULT_SIG_VERSION, defaultProviders, runSig, type BuiltinSigVersion, type SigProviders } from '../src/semantics/sig.js';
 import { pairByStem } from '../src/util/pairing.js';
 
 function arg(args: string[], name: string, dflt: string): string {
@@ -54,13 +54,14 @@ export async function run(args: string[]): Promise<void> {
     ['v2', 1, 'tfjs', 'v2 + detector worker, tfjs'],
     ['v1', 1, 'onnx', 'v1, onnxruntime'],
     ['v2', 1, 'onnx', 'v2, onnxruntime'],
-    ['v3', 1, 'onnx', 'v3, onnxruntime (default)'],
+    ['v3', 1, 'onnx', 'v3, onnxruntime'],
   ] as const;
   // --backends onnx: only the onnxruntime rows (v1, v2, v3 side by side in a third of the time).
   const backends = arg(args, '--backends', 'tfjs,onnx').split(',');
   const rows: Row[] = setups.filter(([, , backend]) => backends.includes(backend)).map(([version, detectorWorkers, detectorBackend, label]) => ({
     version,
-    label,
+    // the CLI's default: `tesg sig` without --sig-version, on onnxruntime
+    label: version === DEFAULT_SIG_VERSION && detectorBackend === 'onnx' ? `${label} (default)` : label,
     providers: defaultProviders({ version, detectorWorkers, detectorBackend }),
     day: emptyInstanceTally(),
     night: emptyInstanceTally(),
