@@ -95,6 +95,17 @@ test('fuse-video -o: DIR/ that is a file, or a video path under a file', async (
   assertOneLineError(under, UNDER);
 });
 
+test('queue add and add-video -o: refused before Redis is reached (none runs for this test)', async () => {
+  const redis = ['--redis', 'redis://127.0.0.1:1'];
+  await folderCases((out) => ['queue', 'add', '--ir', 'samples/msrs/ir', '--vi', 'samples/msrs/vi', '-o', out, ...redis], /a-file: is a file; -o takes the output folder/);
+  const [a, b] = await Promise.all([
+    tesg('queue', 'add-video', 'samples/msrs/ir', 'samples/msrs/vi', '-o', `${FILE}/`, ...redis),
+    tesg('queue', 'add-video', 'samples/msrs/ir', 'samples/msrs/vi', '-o', path.join(FILE, 'sub', 'x.mp4'), ...redis),
+  ]);
+  assertOneLineError(a, /a-file\/: is a file; -o DIR\/ takes a folder/);
+  assertOneLineError(b, UNDER);
+});
+
 test('nothing was written over the file or into the folders', () => {
   assert.equal(readFileSync(FILE, 'utf8'), 'keep me');
   for (const d of [DIR, MODEL_DIR, PNG_DIR]) assert.deepEqual(readdirSync(d), [], d);

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { checkOutputPath } from '../../util/output-path.js';
+import { outputKind } from '../../video/plan.js';
 import { UsageError } from '../../errors.js';
 import { fusionMethodNames } from '../../fusion/index.js';
 import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../../image/depth16.js';
@@ -40,6 +42,8 @@ export function intOption(name: string, v: string, min: number): number {
 
 async function runAdd(o: AddCliOptions): Promise<void> {
   if (!o.ir || !o.vi || !o.out) throw new UsageError('queue add needs all of --ir DIR --vi DIR --out DIR');
+  // before Redis is reached or any job is added: the workers would each fail on it instead
+  checkOutputPath(o.out, 'folder', '-o takes the output folder (created if missing) for the fused <stem>.png files');
   const { enqueueFolder } = await import('../../queue/enqueue.js');
   const r = await enqueueFolder({
     redis: o.redis,
@@ -82,6 +86,8 @@ type AddVideoCliOptions = TargetOptions & FuseVideoCliOptions & { attempts: stri
 
 async function runAddVideo(ir: string, vi: string, o: AddVideoCliOptions): Promise<void> {
   if (!o.out) throw new UsageError('missing -o OUT (a .mp4 or .mkv file, or a folder for PNG frames: -o DIR/), on a folder every worker sees');
+  const kind = await outputKind(o.out);
+  checkOutputPath(o.out, kind === 'dir' ? 'folder' : 'file', kind === 'dir' ? '-o DIR/ takes a folder for the PNG frames' : `-o takes the .${kind} video's file name, or DIR/ for a folder of PNG frames`);
   const { enqueueVideo } = await import('../../queue/video.js');
   const r = await enqueueVideo(ir, vi, o.out, {
     ...videoOptions(o),
