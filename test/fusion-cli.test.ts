@@ -102,7 +102,7 @@ test('errors: truncated input, output onto an input, out folder = input folder, 
 
 test('usage errors (unknown option or command, missing option value) are one line with exit 2, not a screen of help', async () => {
   assertOneLineError(await tesg('fuse', '--bogus'), /^tesg: error: unknown option '--bogus' \(--help lists the options\)$/);
-  assertOneLineError(await tesg('fuze'), /^tesg: error: unknown command 'fuze' \(Did you mean fuse\?\) \(--help lists the options\)$/);
+  assertOneLineError(await tesg('fuze'), /^tesg: error: unknown command 'fuze' \(Did you mean fuse\?\) \(tesg --help lists the commands\)$/);
   assertOneLineError(await tesg('eval', '--ir', IR), /required option '--vi <dir>' not specified/);
   const r = await tesg('fuse', '--weights');
   assertOneLineError(r, /option '--weights <file>' argument missing/);

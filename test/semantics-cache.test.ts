@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hasSigEntry, openSigCache, readSigCache, writeSigEntry } from '../src/semantics/cache.js';
@@ -29,6 +29,18 @@ function fakeResult(): SigResult {
     textEncoderId: 'tesg-lexicon-v1-77x64',
   };
 }
+
+test('a cache holds one SIG: another masker is refused (naming --force), --force rewrites the header', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tesg-sigc-'));
+  const v2 = { textEncoderId: 'tesg-lexicon-v1-77x64', tokens: 77, dim: 64, captioner: 'detector+ir-warm:d', masker: 'detector+ir-warm:d' };
+  const v3 = { ...v2, captioner: 'detector+ir-warm-v3:d', masker: 'detector+ir-warm-v3:d' };
+  await openSigCache(dir, v2);
+  await openSigCache(dir, v2); // the same SIG again: fine
+  await assert.rejects(openSigCache(dir, v3), (e: unknown) => e instanceof MismatchError && /made by detector\+ir-warm:d, not detector\+ir-warm-v3:d; add --force/.test((e as Error).message));
+  assert.equal(JSON.parse(await readFile(path.join(dir, 'sig.json'), 'utf8')).masker, v2.masker);
+  await openSigCache(dir, v3, { force: true });
+  assert.equal(JSON.parse(await readFile(path.join(dir, 'sig.json'), 'utf8')).masker, v3.masker);
+});
 
 test('cache round trip: masks, embedding and texts read back exactly', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'tesg-sigc-'));

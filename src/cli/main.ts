@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<void> {
     .description('Infrared/visible image fusion with textual semantic guidance (TeSG)')
     .version(packageVersion(), '-V, --version', 'print the tesg version')
     // A usage error is one line (what is wrong, where help is), not the error plus a screen of help.
-    .configureOutput({ outputError: (str, write) => write(`tesg: ${str.replace(/\s*\n\s*/g, ' ').trim()} (--help lists the options)\n`) })
+    .configureOutput({ outputError: (str, write) => write(`tesg: ${str.replace(/\s*\n\s*/g, ' ').trim()} (${/unknown command/.test(str) ? 'tesg --help lists the commands' : '--help lists the options'})\n`) })
     .exitOverride();
   for (const register of await commandsFor(argv)) register(program);
   markPhase('cli-ready');

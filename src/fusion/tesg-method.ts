@@ -148,7 +148,7 @@ async function warnIfOtherSig(dir: string, weights: string): Promise<void> {
   const cacheVersion = sigVersionOfMasker(header?.masker);
   const modelVersion = await trainedSigVersion(weights);
   if (cacheVersion && cacheVersion !== modelVersion) {
-    process.stderr.write(`tesg fuse: warning: the SIG cache ${dir} was made by SIG ${cacheVersion}, but ${weights} was trained with SIG ${modelVersion}; rebuild the cache with \`tesg sig --sig-version ${modelVersion}\`\n`);
+    process.stderr.write(`tesg fuse: warning: the SIG cache ${dir} was made by SIG ${cacheVersion}, but ${weights} was trained with SIG ${modelVersion}; rebuild it with \`tesg sig --sig-version ${modelVersion} --force --out ${dir} ...\` (or into a new folder)\n`);
   }
 }
 

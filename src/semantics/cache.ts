@@ -63,8 +63,12 @@ const paths = (dir: string, stem: string) => ({
 
 const exists = (f: string) => fs.access(f).then(() => true, () => false);
 
-/** Write (or check) sig.json: a cache holds embeddings of one text encoder only. */
-export async function openSigCache(dir: string, header: Omit<SigCacheHeader, 'version'>): Promise<void> {
+/**
+ * Write (or check) sig.json. A cache holds the entries of one text encoder, captioner and masker (the
+ * SIG version a model records from it): another encoder is a MismatchError; another captioner or masker
+ * is one too unless `force` (the caller recomputes the pairs; the header then names the new ones).
+ */
+export async function openSigCache(dir: string, header: Omit<SigCacheHeader, 'version'>, opts: { force?: boolean } = {}): Promise<void> {
   const file = path.join(dir, 'sig.json');
   if (await exists(file)) {
     const old = await readHeader(dir);
@@ -73,7 +77,13 @@ export async function openSigCache(dir: string, header: Omit<SigCacheHeader, 've
         `${file}: this cache holds embeddings of text encoder ${old.textEncoderId} (${old.tokens}x${old.dim}), not ${header.textEncoderId} (${header.tokens}x${header.dim}); use another --out folder or delete this one`,
       );
     }
-    return;
+    const same = (old.captioner ?? header.captioner) === header.captioner && (old.masker ?? header.masker) === header.masker;
+    if (same) return;
+    if (!opts.force) {
+      throw new MismatchError(
+        `${file}: this cache was made by ${old.masker ?? old.captioner}, not ${header.masker ?? header.captioner}; add --force to recompute its pairs with the new one, or use another --out folder`,
+      );
+    }
   }
   await writeFileAtomic(file, JSON.stringify({ version: CACHE_VERSION, ...header }, null, 2) + '\n');
 }

@@ -19,9 +19,9 @@ const PARITY_TOLERANCE = 1e-4;
 
 async function runExport(o: ExportCliOptions): Promise<void> {
   const out = o.out ?? onnxBeside(o.weights);
-  if (!out.toLowerCase().endsWith('.onnx')) throw new UsageError(`--out ${out}: name the model file .onnx`);
-  // only a given -o: the default is the weights' own path with .onnx
+  // only a given -o: the default is the weights' own path with .onnx. A folder is named as one first.
   if (o.out !== undefined) checkOutputPath(o.out, 'file', '-o takes the .onnx model\'s file name, e.g. -o model.onnx');
+  if (!out.toLowerCase().endsWith('.onnx')) throw new UsageError(`--out ${out}: name the model file .onnx`);
   const { exportWeightsFile } = await import('../../export/export.js');
   const t0 = performance.now();
   const report = await exportWeightsFile(o.weights, out);

@@ -6,7 +6,7 @@ import { createProgress } from '../../util/progress.js';
 import { hasSigEntry, openSigCache, writeSigEntry } from '../../semantics/cache.js';
 import { readCaptionsFile, type UserText } from '../../semantics/captions-file.js';
 import { toCocoClass } from '../../semantics/default-provider.js';
-import { canonicalKeyword, DEFAULT_SIG_VERSION, defaultProviders, parseSigVersion, runSig, type SigProviders } from '../../semantics/sig.js';
+import { canonicalKeyword, DEFAULT_SIG_VERSION, defaultProviders, parseSigVersion, runSig, sigVersionOfMasker, type SigProviders } from '../../semantics/sig.js';
 import { loadOnnxProviders, type OnnxProviders } from '../../semantics/onnx-providers.js';
 import { checkOutputPath } from '../../util/output-path.js';
 
@@ -44,7 +44,7 @@ export function register(program: Command): void {
     .option('--force', 'recompute entries that are already in the cache')
     .option('--sd <dir>', 'paper-faithful masks and text embedding from a Stable Diffusion ONNX export folder (docs/onnx-sig.md)')
     .option('--captioner <dir>', 'paper-faithful captions from a BLIP / ViT-GPT2 ONNX export folder (docs/onnx-sig.md)')
-    .option('--sig-version <v>', `built-in SIG: v2 (detector + IR warm objects; what tesg-v2 and v2.1 were trained with) | v3 (v2 with confirmed weak boxes and tighter night masks) | v1 (detector only; what tesg-v1 was trained with)`, DEFAULT_SIG_VERSION)
+    .option('--sig-version <v>', `built-in SIG: v2 (detector + IR warm objects; what tesg-v2 and v2.1 were trained with) | v3 (v2 at night with weak boxes confirmed by a second sighting, tighter ellipses, grown warm objects; for new trainings) | v1 (detector only; what tesg-v1 was trained with)`, DEFAULT_SIG_VERSION)
     .action(async (o: SigCli) => sig(o));
 }
 
@@ -89,7 +89,7 @@ async function sigWith(
   unmatched: Pairing['unmatched'],
   providers: SigProviders,
 ): Promise<void> {
-  await openSigCache(o.out, { textEncoderId: providers.encoder.id, tokens: providers.encoder.tokens, dim: providers.encoder.dim, captioner: providers.captioner.name, masker: providers.masker.name });
+  await openSigCache(o.out, { textEncoderId: providers.encoder.id, tokens: providers.encoder.tokens, dim: providers.encoder.dim, captioner: providers.captioner.name, masker: providers.masker.name }, { force: o.force });
 
   const todo = [];
   for (const m of matched) if (o.force || !(await hasSigEntry(o.out, m.stem))) todo.push(m);
@@ -113,5 +113,6 @@ async function sigWith(
   }
   progress.done();
   if (lone > 0) process.stderr.write(`tesg sig: skipped files without a partner: ${describeUnmatched(unmatched)}\n`);
-  process.stdout.write(`SIG cache: ${o.out} (${matched.length} pairs, text encoder ${providers.encoder.id})\n`);
+  const version = sigVersionOfMasker(providers.masker.name);
+  process.stdout.write(`SIG cache: ${o.out} (${matched.length} pairs, ${version ? `built-in SIG ${version}, ` : ''}text encoder ${providers.encoder.id})\n`);
 }
