@@ -11,6 +11,7 @@ import { ParamStore } from './params.js';
 import type { TensorFile } from './safetensors.js';
 import { readTensorFile, writeTensorFile } from './safetensors.js';
 import { tf } from './tfjs.js';
+import { maskPlane } from '../export/layout.js';
 
 /** Metadata key of the model config in a weights file or checkpoint. */
 export const CONFIG_KEY = 'tesg_config';
@@ -123,7 +124,7 @@ export class TesgModel {
       const irT = rgbOrGrayToY(image8ToTensor(ir));
       const viRgb = toRgb(image8ToTensor(vi));
       const viIn = this.config.vi_input === 'rgb' ? viRgb : rgbToY(viRgb);
-      const maskT = tf.tensor4d(maskFloats(mask.data), [1, h, w, 1]);
+      const maskT = tf.tensor4d(maskPlane(mask.data), [1, h, w, 1]);
       const text = tf.tensor3d(input.embedding, [1, this.config.text_tokens, this.config.text_dim]);
       const m = this.sizeMultiple;
       const padH = (m - (h % m)) % m;
@@ -174,11 +175,4 @@ function toRgb(t: tf.Tensor): tf.Tensor {
 /** IR stored as 3 channels (e.g. LLVIP) is taken as its luminance. */
 function rgbOrGrayToY(t: tf.Tensor): tf.Tensor {
   return t.shape[3] === 3 ? rgbToY(t) : t;
-}
-
-/** A mask as 0/1 floats (a plain loop: Float32Array.from with a mapping function is 25x slower cold). */
-function maskFloats(m: Uint8Array): Float32Array {
-  const out = new Float32Array(m.length);
-  for (let i = 0; i < m.length; i++) out[i] = m[i] ? 1 : 0;
-  return out;
 }

@@ -176,9 +176,9 @@ export function warmObjects(ir: Image8, options: WarmObjectOptions = {}, out?: B
       y2 >= o.horizon * h &&
       !(o.dropTouchingTop && y1 === 0);
     if (!ok) continue;
-    const label = aspect >= o.personAspect ? 'person' : 'car';
-    if (sumC / area < (o.minMeanContrast[label] ?? -Infinity)) continue;
-    kept.push({ x1, y1, x2, y2, area, contrast: sumC / area, label, pixels: Int32Array.from(members) });
+    const label = aspect >= o.personAspect ? 'person' : 'car', contrast = sumC / area;
+    if (contrast < (o.minMeanContrast[label] ?? -Infinity)) continue;
+    kept.push({ x1, y1, x2, y2, area, contrast, label, pixels: Int32Array.from(members) });
   }
   kept.sort((a, b) => b.area - a.area);
   if (o.grow) growObjects(kept, c, w, h, o.grow);

@@ -36,7 +36,8 @@ export function checkOutputPath(out: string, kind: 'file' | 'folder', hint?: str
     }
   };
   // "OUT/" where OUT is a file: stat says ENOTDIR, so look at OUT itself
-  const st = stat(out) ?? (/[\\/]$/.test(out) && out.replace(/[\\/]+$/, '') !== '' ? stat(out.replace(/[\\/]+$/, '')) : undefined);
+  const trimmed = out.replace(/[\\/]+$/, '');
+  const st = stat(out) ?? (trimmed !== out && trimmed !== '' ? stat(trimmed) : undefined);
   if (st && kind === 'file' && st.isDirectory()) throw new InputError(out, `is a folder; ${hint ?? DEFAULT_HINT.file}`);
   if (st && kind === 'folder' && !st.isDirectory()) throw new InputError(out, `is a file; ${hint ?? DEFAULT_HINT.folder}`);
   if (st) return;

@@ -79,14 +79,22 @@ export function videoOptions(o: FuseVideoCliOptions): FuseVideoOptions {
   };
 }
 
+/**
+ * checkOutputPath for a video command's -o, by the commands' own rule (src/video/plan.ts outputKind): a
+ * folder of PNG frames for DIR/ or an existing folder, else an .mp4/.mkv file. Used by fuse-video and
+ * queue add-video. InputError (one line) as checkOutputPath.
+ */
+export async function checkVideoOutput(out: string): Promise<void> {
+  const kind = await outputKind(out);
+  checkOutputPath(out, kind === 'dir' ? 'folder' : 'file', kind === 'dir'
+    ? '-o DIR/ takes a folder (created if missing) for the PNG frames; give a folder, or OUT.mp4 / OUT.mkv for a video'
+    : `-o takes the .${kind} video's file name, or DIR/ for a folder of PNG frames`);
+}
+
 async function runFuseVideo(ir: string, vi: string, o: FuseVideoCliOptions): Promise<void> {
   if (!o.out) throw new UsageError('missing -o OUT (a .mp4 or .mkv file, or a folder for PNG frames: -o DIR/)');
   const options = videoOptions(o);
-  // the command's own rule (src/video/plan.ts): a folder of PNG frames for DIR/ or an existing folder, else .mp4/.mkv
-  const kind = await outputKind(o.out);
-  checkOutputPath(o.out, kind === 'dir' ? 'folder' : 'file', kind === 'dir'
-    ? '-o DIR/ takes a folder (created if missing) for the PNG frames; give a folder, or OUT.mp4 / OUT.mkv for a video'
-    : `-o takes the .${kind} video's file name, or DIR/ for a folder of PNG frames`);
+  await checkVideoOutput(o.out);
   const r = await fuseVideo(ir, vi, o.out, {
     ...options,
     resume: o.resume,

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { checkOutputPath } from '../../util/output-path.js';
-import { outputKind } from '../../video/plan.js';
 import { UsageError } from '../../errors.js';
 import { fusionMethodNames } from '../../fusion/index.js';
 import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../../image/depth16.js';
@@ -8,7 +7,7 @@ import { DEFAULT_JPEG_QUALITY } from '../../image/write.js';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, DEFAULT_QUEUE, DEFAULT_REDIS_URL, redactUrl } from '../../queue/defaults.js';
 import { formatDuration } from '../../util/progress.js';
 import { networkParams, parseQuality, type FuseCliOptions } from './fuse.js';
-import { videoCliOptions, videoOptions, type FuseVideoCliOptions } from './fuse-video.js';
+import { checkVideoOutput, videoCliOptions, videoOptions, type FuseVideoCliOptions } from './fuse-video.js';
 
 /**
  * `tesg queue add | add-video | status | retry-failed | drain`: fill and steer the Redis job queue that
@@ -86,8 +85,7 @@ type AddVideoCliOptions = TargetOptions & FuseVideoCliOptions & { attempts: stri
 
 async function runAddVideo(ir: string, vi: string, o: AddVideoCliOptions): Promise<void> {
   if (!o.out) throw new UsageError('missing -o OUT (a .mp4 or .mkv file, or a folder for PNG frames: -o DIR/), on a folder every worker sees');
-  const kind = await outputKind(o.out);
-  checkOutputPath(o.out, kind === 'dir' ? 'folder' : 'file', kind === 'dir' ? '-o DIR/ takes a folder for the PNG frames' : `-o takes the .${kind} video's file name, or DIR/ for a folder of PNG frames`);
+  await checkVideoOutput(o.out);
   const { enqueueVideo } = await import('../../queue/video.js');
   const r = await enqueueVideo(ir, vi, o.out, {
     ...videoOptions(o),

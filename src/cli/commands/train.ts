@@ -71,7 +71,6 @@ function int(name: string, v: string, min = 1): number {
   return n;
 }
 
-
 function num(name: string, v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a number >= 0, got '${v}'`);
