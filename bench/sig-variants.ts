@@ -51,7 +51,7 @@ export async function run(args: string[]): Promise<void> {
   const { matched } = await pairByStem({ ir: path.join(dir, 'ir'), vi: path.join(dir, 'vi'), label: path.join(dir, 'label') });
   const items = matched.filter((m, i) => msrsTimeOfDay(m.stem) === 'night' || i % 3 === 0);
   const detector = await loadSigDetector(0);
-  const seen = new Map<Image8, Detection[]>();
+  const seen = new WeakMap<Image8, Detection[]>(); // weak: a pair's images go once its rows are done
   // Every row asks for the same minScore (0.1); the injected detector answers from the first run.
   const replay = { detect: async (img: Image8, o: DetectOptions = {}) => (seen.get(img) ?? []).filter((d) => d.score >= (o.minScore ?? 0.2)) };
   const tallies: Tally[][] = ROWS.map(() => [0, 1].map(() => ({ day: emptyInstanceTally(), night: emptyInstanceTally(), px: { tp: 0, maskPx: 0, keyPx: 0 } })));

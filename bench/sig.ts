@@ -1,6 +1,6 @@
 /**
- * The built-in SIG, version 1 (DetectorSig) and version 2 (ThermalSig: + IR warm objects), side by
- * side in one run, against MSRS segmentation labels:
+ * The built-in SIG, version 1 (DetectorSig), version 2 (ThermalSig: + IR warm objects) and version 3
+ * (ThermalSig with THERMAL_SIG_V3), side by side in one run, against MSRS segmentation labels:
  *   npm run bench -- sig [--data DIR] [--every N] [--limit N] [--backends tfjs,onnx]
  * DIR holds ir/, vi/ and label/ (default ../shared/data/msrs/test, the 50 labelled pairs).
  * Instance recall (issue 12's measure, src/semantics/mask-score.ts): an object is a 4-connected
