@@ -68,7 +68,11 @@ test('pair mode says which SIG ran: the one the weights record (v2 for the defau
   assert.match((await tesg('fuse', ...pair)).stdout, /, tesg weights\/tesg\.safetensors, SIG v2, [\d.]+ s\)$/m);
   assert.match((await tesg('fuse', ...pair, '--weights', 'weights/tesg-v1/tesg.safetensors')).stdout, /, tesg weights\/tesg-v1\/tesg\.safetensors, SIG v1, [\d.]+ s\)$/m);
   assert.match((await tesg('fuse', ...pair, '--weights', V2)).stdout, /, tesg weights\/tesg-v2\/tesg\.safetensors, SIG v2, [\d.]+ s\)$/m);
-  assert.match((await tesg('fuse', ...pair, '--weights', V2, '--sig-version', 'v1')).stdout, /, tesg weights\/tesg-v2\/tesg\.safetensors, SIG v1, /);
+  const other = await tesg('fuse', ...pair, '--weights', V2, '--sig-version', 'v1');
+  assert.match(other.stdout, /, tesg weights\/tesg-v2\/tesg\.safetensors, SIG v1, /);
+  // another SIG than the weights' is allowed, with one note saying so; the weights' own SIG gives none
+  assert.equal(other.stderr, `tesg: note: --sig-version v1, but ${V2} was trained with SIG v2; its masks differ from those the model learnt from\n`);
+  assert.equal((await tesg('fuse', ...pair, '--weights', V2, '--sig-version', 'v2')).stderr, '');
   const folder = path.join(tmp, 'sig-note-folder');
   assert.equal((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', folder, '--weights', V2)).code, 0);
   assert.match(JSON.parse(readFileSync(path.join(folder, 'tesg-fuse.json'), 'utf8')).runs[0].sig, /^built-in SIG v2 \(COCO CenterNet detector \+ IR warm objects/);

@@ -102,6 +102,7 @@ export class TesgFusion implements FusionMethod {
     const { defaultProviders } = await import('../semantics/sig.js');
     markPhase('sig-modules');
     const version = await builtinSigVersion(p, weights);
+    await noteOtherSig(version, weights);
     let providers = this.sigs.get(version);
     if (!providers) this.sigs.set(version, (providers = defaultProviders({ version })));
     return providers;
@@ -152,13 +153,22 @@ async function warnIfOtherSig(dir: string, weights: string): Promise<void> {
   }
 }
 
-const trainedVersions = new Map<string, Promise<BuiltinSigVersion>>();
+const notedVersions = new Set<string>();
 
 /**
- * The built-in SIG version a weights file was trained with: its `tesg_sig` metadata (the training
- * SIG cache's header) names the masker. Weights without it (tesg-v1, trained before the record
- * existed) or trained on another SIG (ONNX providers) get v1 / the default respectively.
+ * One stderr note per process when --sig-version picks another built-in SIG than the weights were
+ * trained with: allowed (to compare SIGs), but the masks differ from those the model learnt from.
  */
+async function noteOtherSig(version: BuiltinSigVersion, weights: string): Promise<void> {
+  const trained = await trainedSigVersion(weights);
+  const key = `${version}|${weights}`;
+  if (trained === version || notedVersions.has(key)) return;
+  notedVersions.add(key);
+  process.stderr.write(`tesg: note: --sig-version ${version}, but ${weights} was trained with SIG ${trained}; its masks differ from those the model learnt from\n`);
+}
+
+const trainedVersions = new Map<string, Promise<BuiltinSigVersion>>();
+
 /**
  * The built-in SIG version `fuse` runs for these params: params.sigVersion (`--sig-version`), else the
  * one the weights were trained with (trainedSigVersion). UsageError for an unknown --sig-version.
@@ -169,6 +179,11 @@ export async function builtinSigVersion(p: Readonly<Record<string, unknown>>, we
   return parseSigVersion(String(p.sigVersion));
 }
 
+/**
+ * The built-in SIG version a weights file was trained with: its `tesg_sig` metadata (the training
+ * SIG cache's header) names the masker. Weights without it (tesg-v1, trained before the record
+ * existed) or trained on another SIG (ONNX providers) get v1 / the default respectively.
+ */
 export function trainedSigVersion(weights: string): Promise<BuiltinSigVersion> {
   let v = trainedVersions.get(weights);
   if (!v) {

@@ -20,7 +20,7 @@ interface TargetOptions {
 }
 
 type AddCliOptions = TargetOptions &
-  Pick<FuseCliOptions, 'ir' | 'vi' | 'out' | 'method' | 'caption' | 'keyword' | 'stretch' | 'gray' | 'quality' | 'sig' | 'weights' | 'backend' | 'tile' | 'allowMissing'> & {
+  Pick<FuseCliOptions, 'ir' | 'vi' | 'out' | 'method' | 'caption' | 'keyword' | 'stretch' | 'gray' | 'quality' | 'sig' | 'sigVersion' | 'weights' | 'backend' | 'tile' | 'allowMissing'> & {
     skipExisting?: boolean;
     attempts: string;
     backoff: string;
@@ -43,6 +43,7 @@ async function runAdd(o: AddCliOptions): Promise<void> {
   if (!o.ir || !o.vi || !o.out) throw new UsageError('queue add needs all of --ir DIR --vi DIR --out DIR');
   // before Redis is reached or any job is added: the workers would each fail on it instead
   checkOutputPath(o.out, 'folder', '-o takes the output folder (created if missing) for the fused <stem>.png files');
+  if (o.sigVersion !== undefined) (await import('../../semantics/sig.js')).parseSigVersion(o.sigVersion);
   const { enqueueFolder } = await import('../../queue/enqueue.js');
   const r = await enqueueFolder({
     redis: o.redis,
@@ -145,6 +146,7 @@ export function register(program: Command): void {
       .option('--gray', 'write the fused gray image')
       .option('--quality <n>', 'JPEG quality 1..100', String(DEFAULT_JPEG_QUALITY))
       .option('--sig <dir>', 'tesg method: read M and F_t from this SIG cache')
+      .option('--sig-version <v>', 'tesg method: built-in SIG v1 | v2 | v3 (default: the one the weights were trained with, as tesg fuse)')
       .option('--weights <file>', 'tesg method: weights (.safetensors)')
       .option('--backend <name>', 'tesg method: onnx or tfjs')
       .option('--tile <px>', 'tesg method, onnx: tile size, 0 = never')
