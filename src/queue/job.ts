@@ -3,6 +3,9 @@ import { promises as fs } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { Stretch16 } from '../image/depth16.js';
 import type { VideoChunkJob } from '../video/chunk.js';
+import { canonicalJson } from '../util/canonical-json.js';
+
+export { canonicalJson };
 
 /**
  * What a queue job carries, and its id. A job is one unit of work of some `kind`: 'pair' (one IR/VI
@@ -64,18 +67,6 @@ export interface VideoChunkQueueJob extends VideoChunkJob {
 /** Every job kind; the BullMQ job name is the kind. */
 export type TesgJob = PairJob | VideoChunkQueueJob;
 export type JobKind = TesgJob['kind'];
-
-/** Options in a fixed key order (sorted, recursively), so equal options always hash alike. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /** SHA-256 of a file's bytes (hex). A missing or unreadable file is an InputError naming it. */
 export async function fileSha256(file: string): Promise<string> {

@@ -12,6 +12,7 @@ import { register as figure } from './figure.js';
 import { register as queue } from './queue.js';
 import { register as worker } from './worker.js';
 import { register as plotLog } from './plot-log.js';
+import { register as averageWeights } from './average-weights.js';
 
 /** Every subcommand module exports `register(program)`. Add new commands to this list. */
 export type Register = (program: Command) => void;
@@ -23,6 +24,7 @@ export const COMMANDS: Register[] = [
   downstream,
   sig,
   train,
+  averageWeights,
   serve,
   exportCommand,
   bench,
