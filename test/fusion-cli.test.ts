@@ -30,7 +30,7 @@ test('folder mode fuses both bundled pairs in colour, then resumes by skipping t
   assert.match(manifest.runs[0].command, /^tesg fuse --ir /);
   if (manifest.runs[0].method === 'tesg') {
     assert.match(manifest.runs[0].weights.sha256, /^[0-9a-f]{16}$/);
-    assert.match(manifest.runs[0].sig, /^built-in SIG v2 \(COCO CenterNet detector \+ IR warm objects/, 'the default tesg-v2.1 records SIG v2');
+    assert.match(manifest.runs[0].sig, /^built-in SIG v3 \(COCO CenterNet detector \+ IR warm objects at night, weak boxes confirmed/, 'the default tesg-v2.2 records SIG v3');
   }
   for (const f of readdirSync(out).filter((n) => n.endsWith('.png'))) {
     const img = await readImage(path.join(out, f));
@@ -61,11 +61,12 @@ test('pair mode writes what the library method gives (PNG exact, gray with --gra
   assert.deepEqual([...readFileSync(jpg).subarray(0, 3)], [0xff, 0xd8, 0xff]);
 });
 
-test('pair mode says which SIG ran: the one the weights record (v2 for the default tesg-v2.1 and tesg-v2, v1 for tesg-v1), or --sig-version', async () => {
+test('pair mode says which SIG ran: the one the weights record (v3 for the default tesg-v2.2, v2 for tesg-v2.1 and tesg-v2, v1 for tesg-v1), or --sig-version', async () => {
   const out = path.join(tmp, 'sig-note.png');
   const pair = [path.join(IR, '01102N.png'), path.join(VI, '01102N.png'), '-o', out];
   // the line names the model (its weights file, relative to the working folder) and the SIG
-  assert.match((await tesg('fuse', ...pair)).stdout, /, tesg weights\/tesg\.safetensors, SIG v2, [\d.]+ s\)$/m);
+  assert.match((await tesg('fuse', ...pair)).stdout, /, tesg weights\/tesg\.safetensors, SIG v3, [\d.]+ s\)$/m);
+  assert.match((await tesg('fuse', ...pair, '--weights', 'weights/tesg-v2.1/tesg.safetensors')).stdout, /, tesg weights\/tesg-v2\.1\/tesg\.safetensors, SIG v2, [\d.]+ s\)$/m);
   assert.match((await tesg('fuse', ...pair, '--weights', 'weights/tesg-v1/tesg.safetensors')).stdout, /, tesg weights\/tesg-v1\/tesg\.safetensors, SIG v1, [\d.]+ s\)$/m);
   assert.match((await tesg('fuse', ...pair, '--weights', V2)).stdout, /, tesg weights\/tesg-v2\/tesg\.safetensors, SIG v2, [\d.]+ s\)$/m);
   const other = await tesg('fuse', ...pair, '--weights', V2, '--sig-version', 'v1');

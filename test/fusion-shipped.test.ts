@@ -1,9 +1,9 @@
 /**
- * The shipped weights (the default tesg-v2.1, weights/tesg.safetensors + tesg.onnx, and tesg-v1 and
- * tesg-v2 in weights/tesg-v1/, weights/tesg-v2/ picked with --weights), through the README's main command:
+ * The shipped weights (the default tesg-v2.2, weights/tesg.safetensors + tesg.onnx, and tesg-v2.1, tesg-v1
+ * and tesg-v2 in weights/tesg-v2.1/, tesg-v1/, tesg-v2/ picked with --weights), through the README's main command:
  * `tesg fuse IR VI -o OUT` uses the network by default, its result beats the classic Laplacian
  * baseline on the bundled pairs on the paper's metrics (SD, SCD, VIF, Qabf; on the MSRS test subset
- * tesg-v2.1's means are 42.99/1.696/1.056/0.687 against 31.47/1.444/0.892/0.616, weights/README.md), and the
+ * tesg-v2.2's means are 43.02/1.696/1.058/0.690 against 31.47/1.444/0.892/0.616, weights/README.md), and the
  * ONNX Runtime and tfjs backends give the same image within one grey level at full size.
  */
 import { test } from 'node:test';
@@ -21,9 +21,10 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'tesg-shipped-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 const sample = (m: 'ir' | 'vi', stem: string) => path.join(ROOT, 'samples', 'msrs', m, `${stem}.png`);
 
-/** The shipped models: the default tesg-v2.1 (weights/tesg.safetensors), and tesg-v1 and tesg-v2 picked with --weights. */
+/** The shipped models: the default tesg-v2.2 (weights/tesg.safetensors), and tesg-v2.1, tesg-v1 and tesg-v2 picked with --weights. */
 const MODELS: Array<{ name: string; args: string[] }> = [
-  { name: 'default (tesg-v2.1)', args: [] },
+  { name: 'default (tesg-v2.2)', args: [] },
+  { name: 'tesg-v2.1', args: ['--weights', path.join(ROOT, 'weights/tesg-v2.1/tesg.safetensors')] },
   { name: 'tesg-v1', args: ['--weights', path.join(ROOT, 'weights/tesg-v1/tesg.safetensors')] },
   { name: 'tesg-v2', args: ['--weights', path.join(ROOT, 'weights/tesg-v2/tesg.safetensors')] },
 ];
@@ -63,7 +64,7 @@ for (const model of MODELS) {
 }
 
 test('tesg-v2 runs the SIG it was trained with (v2) unless told otherwise', async () => {
-  const v2 = MODELS[2].args;
+  const v2 = MODELS.find((m) => m.name === 'tesg-v2')!.args;
   const [auto, explicitV2, explicitV1] = ['auto', 'v2', 'v1'].map((v) => path.join(tmp, `v2-sig-${v}.png`));
   await tesgOk('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', auto, ...v2);
   await tesgOk('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', explicitV2, ...v2, '--sig-version', 'v2');
@@ -76,7 +77,7 @@ test('tesg-v2 runs the SIG it was trained with (v2) unless told otherwise', asyn
 
 test('--sig: fusing from a SIG cache (tesg sig) gives the same image as running the SIG; a missing entry is a one-line error', async () => {
   const cache = path.join(tmp, 'sig'), outDir = path.join(tmp, 'from-cache'), ref = path.join(tmp, 'live-01102N.png');
-  await tesgOk('sig', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', cache, '--sig-version', 'v2');
+  await tesgOk('sig', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', cache, '--sig-version', 'v3');
   await tesgOk('fuse', sample('ir', '01102N'), sample('vi', '01102N'), '-o', ref);
   const r = await tesgOk('fuse', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', outDir, '--sig', cache);
   assert.match(r.stdout, /fused 2, skipped 0 existing, failed 0/);

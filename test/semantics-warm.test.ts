@@ -118,8 +118,9 @@ test('ThermalSig on a real night pair: finds more labelled objects than SIG v1, 
   }
 });
 
-test('tesg fuse runs the SIG a model was trained with: v2 for the shipped default (tesg-v2.1), v1 for tesg-v1 (no record), v2 for a v2-trained file', async () => {
-  assert.equal(await trainedSigVersion(DEFAULT_WEIGHTS_FILE), 'v2');
+test('tesg fuse runs the SIG a model was trained with: v3 for the shipped default (tesg-v2.2), v2 for tesg-v2.1, v1 for tesg-v1 (no record), v2 for a v2-trained file', async () => {
+  assert.equal(await trainedSigVersion(DEFAULT_WEIGHTS_FILE), 'v3');
+  assert.equal(await trainedSigVersion(path.join(path.dirname(DEFAULT_WEIGHTS_FILE), 'tesg-v2.1', 'tesg.safetensors')), 'v2');
   assert.equal(await trainedSigVersion(path.join(path.dirname(DEFAULT_WEIGHTS_FILE), 'tesg-v1', 'tesg.safetensors')), 'v1');
   assert.equal(sigVersionOfMasker(THERMAL_SIG_ID), 'v2');
   assert.equal(sigVersionOfMasker('onnx-sd:whatever'), undefined);

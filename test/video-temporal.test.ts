@@ -147,8 +147,8 @@ test('majority of masks: more than half; a tie keeps the frame\'s own value', ()
 const skip = videoSkip();
 
 // Pinned to tesg-v1 (its SIG v1 misses the person in most frames, which is what the temporal SIG
-// smooths). With the default tesg-v2.1 (SIG v2 finds warm objects in every frame) the two measure
-// the same on this clip: 1.0914 temporal vs 1.0905 per frame (2026-12-01).
+// smooths). With tesg-v2.1 (SIG v2 finds warm objects in every frame) the two measure the same on
+// this clip: 1.0914 temporal vs 1.0905 per frame (2026-12-01).
 test('nato_camp, tesg-v1: the temporal SIG flickers less than the per-frame SIG', { skip }, async () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tesg-video-temporal-'));
   try {

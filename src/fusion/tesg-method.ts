@@ -118,7 +118,7 @@ export class TesgFusion implements FusionMethod {
         if (!existsSync(weights)) {
           throw new InputError(weights, p.weights === undefined
             ? 'no TeSG weights here; train a model with `tesg train` or pass --weights FILE'
-            : 'no such weights file; give a tesg.safetensors (the shipped ones: weights/tesg.safetensors, the default; weights/tesg-v1/tesg.safetensors; weights/tesg-v2/tesg.safetensors; the .onnx beside it is used)');
+            : 'no such weights file; give a tesg.safetensors (the shipped ones: weights/tesg.safetensors, the default; weights/tesg-v2.1/, tesg-v2/, tesg-v1/tesg.safetensors; the .onnx beside it is used)');
         }
         if (backend === 'onnx') {
           const { OnnxFuser } = await import('../export/onnx-fuse.js');

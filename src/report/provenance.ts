@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../errors.js';
 import { LEXICON_ID } from '../semantics/lexicon-encoder.js';
+import type { BuiltinSigVersion } from '../semantics/sig.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 export const FUSE_MANIFEST = 'tesg-fuse.json';
@@ -67,9 +68,10 @@ async function shortSha256(file: string): Promise<string | null> {
 }
 
 /** What each built-in SIG version is, in words (src/semantics/sig.ts). */
-const SIG_WORDS: Record<string, string> = {
+const SIG_WORDS: Record<BuiltinSigVersion, string> = {
   v1: 'COCO CenterNet detector masks and captions',
   v2: 'COCO CenterNet detector + IR warm objects at night, masks and captions',
+  v3: 'COCO CenterNet detector + IR warm objects at night, weak boxes confirmed by a second sighting, masks and captions',
 };
 
 /** "built-in SIG v2 (what it is, text encoder)[; overrides]": the version from --sig-version or the weights' record. */

@@ -32,14 +32,15 @@ export interface SigInput {
 }
 
 /**
- * Versions of the built-in SIG: 'v2' (default; ThermalSig: detector + IR warm objects, issue 12),
- * 'v3' (ThermalSig with THERMAL_SIG_V3: v2 plus confirmation of weak boxes, tighter masks and warm-object
- * floors and growth, at night only) and 'v1' (DetectorSig, what tesg-v1 was trained with). A model records the SIG of its training cache
+ * Versions of the built-in SIG: 'v3' (default since tesg-v2.2; ThermalSig with THERMAL_SIG_V3: v2 plus
+ * confirmation of weak boxes, tighter masks and warm-object floors and growth, at night only), 'v2'
+ * (ThermalSig: detector + IR warm objects, issue 12; what tesg-v2 and tesg-v2.1 were trained with) and
+ * 'v1' (DetectorSig, what tesg-v1 was trained with). A model records the SIG of its training cache
  * (weights metadata `tesg_sig`), and `tesg fuse` runs that version for it (sigVersionOfMasker).
  */
 export type BuiltinSigVersion = 'v1' | 'v2' | 'v3';
 export const BUILTIN_SIG_VERSIONS: readonly BuiltinSigVersion[] = ['v1', 'v2', 'v3'];
-export const DEFAULT_SIG_VERSION: BuiltinSigVersion = 'v2';
+export const DEFAULT_SIG_VERSION: BuiltinSigVersion = 'v3';
 
 export interface DefaultProviderOptions extends ThermalSigOptions {
   version?: BuiltinSigVersion;

@@ -93,7 +93,7 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
     const t0 = performance.now();
     const img = await fuseFiles(irArg, viArg, o.out, { ...common, onStage: (stage) => markPhase(stage === 'read' ? 'images-read' : stage) });
     const secs = ((performance.now() - t0) / 1000).toFixed(2);
-    // which model: the weights file (relative to here), so tesg-v2.1, tesg-v1 and tesg-v2 read differently
+    // which model: the weights file (relative to here), so the shipped models read differently
     const weightsPath = path.resolve(o.weights ?? DEFAULT_WEIGHTS_FILE);
     const rel = path.relative(process.cwd(), weightsPath);
     const model = method === 'tesg' ? `tesg ${rel.startsWith('..') ? weightsPath : rel}` : method;

@@ -44,7 +44,7 @@ export function register(program: Command): void {
     .option('--force', 'recompute entries that are already in the cache')
     .option('--sd <dir>', 'paper-faithful masks and text embedding from a Stable Diffusion ONNX export folder (docs/onnx-sig.md)')
     .option('--captioner <dir>', 'paper-faithful captions from a BLIP / ViT-GPT2 ONNX export folder (docs/onnx-sig.md)')
-    .option('--sig-version <v>', `built-in SIG: v2 (detector + IR warm objects; what tesg-v2 and v2.1 were trained with) | v3 (v2 at night with weak boxes confirmed by a second sighting, tighter ellipses, grown warm objects; for new trainings) | v1 (detector only; what tesg-v1 was trained with)`, DEFAULT_SIG_VERSION)
+    .option('--sig-version <v>', `built-in SIG: v3 (detector + IR warm objects, at night weak boxes confirmed by a second sighting, tighter ellipses, grown warm objects; what the default tesg-v2.2 was trained with) | v2 (detector + IR warm objects; tesg-v2 and tesg-v2.1) | v1 (detector only; tesg-v1)`, DEFAULT_SIG_VERSION)
     .action(async (o: SigCli) => sig(o));
 }
 
