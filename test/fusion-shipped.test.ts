@@ -83,6 +83,16 @@ test('--sig: fusing from a SIG cache (tesg sig) gives the same image as running 
   assert.match(r.stdout, /fused 2, skipped 0 existing, failed 0/);
   const [live, cached] = await Promise.all([readImage(ref), readImage(path.join(outDir, '01102N.png'))]);
   assert.deepEqual(cached.data, live.data);
+  // tesg-v2.1 (SIG v2) on this v3 cache: one warning whose command, run as printed (into a new folder), makes a cache it takes silently
+  const v21 = ['--weights', path.join(ROOT, 'weights/tesg-v2.1/tesg.safetensors')];
+  const warned = await tesgOk('fuse', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', path.join(tmp, 'v21-v3cache'), '--sig', cache, ...v21);
+  const command = /^tesg fuse: warning: the SIG cache .* was made by SIG v3, but .*tesg-v2\.1.tesg\.safetensors was trained with SIG v2; rebuild it with `tesg (sig --ir \S+ --vi \S+ --sig-version v2 --force --out \S+)` \(or --out a new folder\)$/m.exec(warned.stderr);
+  assert.ok(command, warned.stderr);
+  assert.equal(warned.stderr.split('\n').filter((l) => l.includes('warning')).length, 1, 'once per run, not per pair');
+  const cacheV2 = path.join(tmp, 'sig-v2');
+  await tesgOk(...command[1].split(' ').slice(0, -1), cacheV2);
+  const quiet = await tesgOk('fuse', '--ir', path.join(ROOT, 'samples/msrs/ir'), '--vi', path.join(ROOT, 'samples/msrs/vi'), '--out', path.join(tmp, 'v21-v2cache'), '--sig', cacheV2, ...v21);
+  assert.doesNotMatch(quiet.stderr, /warning/);
   const empty = path.join(tmp, 'empty-sig');
   const missing = await tesg('fuse', sample('ir', '00537D'), sample('vi', '00537D'), '-o', path.join(tmp, 'x.png'), '--sig', empty);
   assert.equal(missing.code, 2, missing.stderr);

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fuseFiles } from '../src/fusion/index.js';
 import { InputError, QueueError } from '../src/errors.js';
 import { enqueueFolder, queueStatus, type PairJob } from '../src/queue/index.js';
-import { pairHash } from '../src/queue/job.js';
+import { JOB_FORMAT, pairHash } from '../src/queue/job.js';
 import { manifestLockKey, recordPairOutput } from '../src/queue/manifest.js';
 import { runPairJob } from '../src/queue/pair.js';
 import { fusedKey, openRedis, withRedisLock } from '../src/queue/redis.js';
@@ -135,7 +135,7 @@ describe('queue: 12 pairs, 3 workers, then idempotent re-adding', { skip }, () =
 
   /** A pair job into `dir` (its image is never fused: recordPairOutput only counts it). */
   const job = (dir: string, i: number, run: { command: string; added: string } = { command: 'tesg queue add (test)', added: '2026-01-01T00:00:00.000Z' }): PairJob => ({
-    kind: 'pair', format: 1, stem: `p${i}`, ir: '/in/ir.png', vi: '/in/vi.png', out: path.join(dir, `p${i}.png`), hash: 'h',
+    kind: 'pair', format: JOB_FORMAT, stem: `p${i}`, ir: '/in/ir.png', vi: '/in/vi.png', out: path.join(dir, `p${i}.png`), hash: 'h',
     fuse: { method: 'max', stretch: 'minmax', gray: false, quality: 95, params: {} },
     run,
   });
@@ -254,7 +254,7 @@ describe('queue: 12 pairs, 3 workers, then idempotent re-adding', { skip }, () =
     writeFileSync(path.join(dir, FUSE_MANIFEST), damaged);
     const ir = path.join(IR, `${stems[2]}.png`), vi = path.join(VI, `${stems[2]}.png`), out = path.join(dir, `${stems[2]}.png`);
     const fuse = { method: 'average', stretch: 'minmax', gray: false, quality: 95, params: {} } as const;
-    const d: PairJob = { kind: 'pair', format: 1, stem: stems[2], ir, vi, out, fuse, hash: await pairHash(ir, vi, out, fuse) };
+    const d: PairJob = { kind: 'pair', format: JOB_FORMAT, stem: stems[2], ir, vi, out, fuse, hash: await pairHash(ir, vi, out, fuse) };
     const c = await openRedis(redis.url);
     const warnings: string[] = [];
     const write = process.stderr.write.bind(process.stderr);

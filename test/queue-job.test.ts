@@ -3,13 +3,14 @@
  * idempotent and a changed input a new job) and the job payload check.
  */
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { redactUrl } from '../src/queue/defaults.js';
-import { canonicalJson, jobId, pairHash, parseJob, type JobFuseOptions } from '../src/queue/job.js';
+import { canonicalJson, jobId, JOB_FORMAT, methodDigest, pairHash, parseJob, type JobFuseOptions } from '../src/queue/job.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tesg-queue-job-'));
@@ -40,6 +41,28 @@ test('pairHash: the bytes, the options and the output path count; the input path
   await assert.rejects(pairHash(path.join(tmp, 'none.png'), vi, out, FUSE), /none\.png: no such file; check the path \(on a worker: is the shared folder mounted/);
 });
 
+test('pairHash, tesg method: a new model at the same weights path (a new default) is new work; the classic methods ignore models', async () => {
+  const [ir, vi] = ['ir', 'vi'].map((m) => path.join(ROOT, 'samples/msrs', m, '00537D.png'));
+  const out = '/data/out/00537D.png';
+  const weights = path.join(tmp, 'model', 'tesg.safetensors');
+  mkdirSync(path.dirname(weights), { recursive: true });
+  copyFileSync(path.join(ROOT, 'weights/tesg.safetensors'), weights);
+  copyFileSync(path.join(ROOT, 'weights/tesg.onnx'), path.join(tmp, 'model', 'tesg.onnx'));
+  const tesgJob: JobFuseOptions = { ...FUSE, method: 'tesg', params: { weights } };
+  const h = await pairHash(ir, vi, out, tesgJob);
+  assert.equal(await pairHash(ir, vi, out, tesgJob), h);
+  // the shipped digests of the two files, in order
+  const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+  assert.equal(await methodDigest(tesgJob), `${sha(weights)},${sha(path.join(tmp, 'model', 'tesg.onnx'))}`);
+  copyFileSync(path.join(ROOT, 'weights/tesg-v2.1/tesg.onnx'), path.join(tmp, 'model', 'tesg.onnx'));
+  const h2 = await pairHash(ir, vi, out, tesgJob);
+  assert.notEqual(h2, h, 'another ONNX model beside the same weights path');
+  copyFileSync(path.join(ROOT, 'weights/tesg-v2.1/tesg.safetensors'), weights);
+  assert.notEqual(await pairHash(ir, vi, out, tesgJob), h2, 'other weights at the same path');
+  assert.equal(await methodDigest({ ...FUSE, params: { weights } }), '', 'average: no model');
+  assert.match(await methodDigest({ ...tesgJob, params: { weights: path.join(tmp, 'none.safetensors') } }), /^missing,missing$/);
+});
+
 test('jobId: kind, readable stem, 24 hex digits of the hash', () => {
   const h = 'ab'.repeat(32);
   assert.equal(jobId('pair', '00537D', h), `pair.00537D.${'ab'.repeat(12)}`);
@@ -47,15 +70,15 @@ test('jobId: kind, readable stem, 24 hex digits of the hash', () => {
 });
 
 test('parseJob: a pair job passes; an unknown kind or format is named', () => {
-  const job = { kind: 'pair', format: 1, stem: 's', ir: '/i', vi: '/v', out: '/o.png', fuse: FUSE, hash: 'h' };
+  const job = { kind: 'pair', format: JOB_FORMAT, stem: 's', ir: '/i', vi: '/v', out: '/o.png', fuse: FUSE, hash: 'h' };
   assert.deepEqual(parseJob(job), job);
   assert.throws(() => parseJob({ ...job, kind: 'frame' }), /unknown job kind 'frame'; this worker knows: pair, video-chunk/);
-  assert.throws(() => parseJob({ ...job, format: 2 }), /job format 2, this worker reads format 1/);
+  assert.throws(() => parseJob({ ...job, format: 1 }), /job format 1, this worker reads format 2 \(update tesg on every machine\)/);
   assert.throws(() => parseJob({ ...job, out: 3 }), /'out' is number, expected a string/);
 });
 
 test('parseJob: a video-chunk job passes; a bad index is named', () => {
-  const job = { kind: 'video-chunk', format: 1, stem: 'out.mp4:2/3', workDir: '/o.mp4.tesg-work', index: 1, chunks: 3, output: '/o.mp4', hash: 'h' };
+  const job = { kind: 'video-chunk', format: JOB_FORMAT, stem: 'out.mp4:2/3', workDir: '/o.mp4.tesg-work', index: 1, chunks: 3, output: '/o.mp4', hash: 'h' };
   assert.deepEqual(parseJob(job), job);
   assert.throws(() => parseJob({ ...job, index: 3 }), /index 3 of 3 chunks/);
   assert.throws(() => parseJob({ ...job, index: -1 }), /'index' is -1, expected an integer >= 0/);

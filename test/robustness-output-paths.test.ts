@@ -107,6 +107,8 @@ test('queue add and add-video -o: refused before Redis is reached (none runs for
   // an unknown --sig-version too: each worker would fail every job on it
   const bad = await tesg('queue', 'add', '--ir', 'samples/msrs/ir', '--vi', 'samples/msrs/vi', '-o', path.join(tmp, 'q-out'), '--sig-version', 'v9', ...redis);
   assertOneLineError(bad, /--sig-version must be one of v1, v2, v3, got 'v9'/);
+  const badVideo = await tesg('queue', 'add-video', 'samples/msrs/ir', 'samples/msrs/vi', '-o', path.join(tmp, 'q.mp4'), '--sig-version', 'v9', ...redis);
+  assertOneLineError(badVideo, /--sig-version must be one of v1, v2, v3, got 'v9'/);
 });
 
 test('nothing was written over the file or into the folders', () => {

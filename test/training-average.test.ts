@@ -36,6 +36,8 @@ test('0.25 A + 0.75 B parameter by parameter; A\'s config and SIG; the sources r
   const out = path.join(tmp, 'mix.safetensors');
   const r = await tesgOk('average-weights', a, b, '--mix', '0.25,0.75', '-o', out);
   assert.match(r.stdout, /^wrote .*mix\.safetensors = 0\.25 x .*a\.safetensors \+ 0\.75 x .*b\.safetensors; SIG v3 \(.*a\.safetensors's record\)\n/);
+  // A (SIG v3) and B (SIG v2) disagree: one note says which SIG the average will run
+  assert.match(r.stderr, /^tesg: note: the inputs were trained with different SIGs \(.*a\.safetensors: v3, .*b\.safetensors: v2\); the average records the first one's \(v3\), which tesg fuse will run\n$/);
   const [ta, tb, tm] = await Promise.all([a, b, out].map((f) => readTensorFile(f)));
   assert.equal(tm.tensors.size, ta.tensors.size);
   let worst = 0, moved = 0;
@@ -59,6 +61,16 @@ test('0.25 A + 0.75 B parameter by parameter; A\'s config and SIG; the sources r
   const same = path.join(tmp, 'same.safetensors');
   await tesgOk('average-weights', a, b, '--mix', '1,0', '-o', same);
   for (const [name, x] of (await readTensorFile(same)).tensors) assert.deepEqual(x.data, ta.tensors.get(name)!.data, name);
+  // thirds as a user types them: within the tolerance, scaled to sum to 1 (equal thirds of A, B, A)
+  const thirds = path.join(tmp, 'thirds.safetensors');
+  const t = await tesgOk('average-weights', a, b, a, '--mix', '0.333,0.333,0.333', '-o', thirds);
+  assert.match(t.stdout, /= 0\.333333 x .*a\.safetensors \+ 0\.333333 x .*b\.safetensors \+ 0\.333333 x /);
+  let off = 0;
+  for (const [name, x] of (await readTensorFile(thirds)).tensors) {
+    const [xa, xb] = [ta.tensors.get(name)!.data, tb.tensors.get(name)!.data];
+    for (let i = 0; i < x.data.length; i++) off = Math.max(off, Math.abs(x.data[i] - (2 * xa[i] + xb[i]) / 3));
+  }
+  assert.ok(off < 1e-6, `thirds off by ${off}`);
 });
 
 test('bad mixes, another config, a non-weights file, -o on an input: one line, exit 2, nothing written', async () => {
@@ -68,10 +80,10 @@ test('bad mixes, another config, a non-weights file, -o on an input: one line, e
   writeFileSync(junk, 'not weights');
   const out = path.join(tmp, 'never.safetensors');
   const cases: Array<[string[], RegExp]> = [
-    [[a, b, '--mix', '0.5,0.6'], /--mix coefficients must sum to 1, got 0\.5,0\.6/],
+    [[a, b, '--mix', '0.5,0.6'], /--mix coefficients must sum to 1 \(within 0\.001\), these sum to 1\.1 \(--mix 0\.5,0\.6\)/],
     [[a, b, '--mix', '1'], /--mix has 1 coefficient\(s\) for 2 weights files/],
     [[a, b, '--mix', '1.5,-0.5'], /--mix coefficients must be numbers >= 0/],
-    [[a, b, '--mix', '0.5,x'], /--mix coefficients must be numbers >= 0/],
+    [[a, b, '--mix', '0.5,x'], /--mix coefficients must be numbers >= 0 \(--mix 0\.5,x\)/],
     [[a, '--mix', '1'], /give at least two weights files/],
     [[a, wide, '--mix', '0.5,0.5'], /wide\.safetensors: its model config differs from .*a2\.safetensors's; only models of one config can be averaged/],
     [[a, junk, '--mix', '0.5,0.5'], /junk\.safetensors: not a tesg weights file/],

@@ -68,7 +68,7 @@ export async function fuseFiles(irPath: string, viPath: string, outPath: string,
   const [ir, vi] = await Promise.all([readImage(irPath, { stretch }), readImage(viPath, { stretch })]);
   assertSameSize(ir, irPath, vi, viPath);
   opts.onStage?.('read');
-  const fused = await method.fuse(ir, vi, { gray: opts.gray, params: opts.params, stem: path.parse(irPath).name });
+  const fused = await method.fuse(ir, vi, { gray: opts.gray, params: opts.params, stem: path.parse(irPath).name, sources: { ir: irPath, vi: viPath } });
   opts.onStage?.('fused');
   await writeImage(outPath, fused, { protect: [irPath, viPath], quality: opts.quality });
   opts.onStage?.('written');

@@ -19,6 +19,8 @@ export interface FuseOptions {
    * pair), for methods that look up per-pair data, e.g. the tesg method's SIG cache (params.sig).
    */
   stem?: string;
+  /** The pair's files (tesg fuse sets them), for messages that give a command to run on their folders. */
+  sources?: { ir: string; vi: string };
   /** Method-specific settings, e.g. { levels: 5 } for laplacian; a method ignores keys it does not know. */
   params?: Readonly<Record<string, string | number | boolean | readonly string[]>>;
   /**

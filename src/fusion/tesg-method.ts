@@ -138,8 +138,11 @@ export class TesgFusion implements FusionMethod {
 
 const checkedCaches = new Set<string>();
 
-/** One stderr warning when a SIG cache comes from another built-in SIG version than the model's. */
-async function warnIfOtherSig(dir: string, weights: string): Promise<void> {
+/**
+ * One stderr warning when a SIG cache comes from another built-in SIG version than the model's, with
+ * the `tesg sig` command that rebuilds it (on the pair's folders when the caller named the files).
+ */
+async function warnIfOtherSig(dir: string, weights: string, sources?: FuseOptions['sources']): Promise<void> {
   const key = `${dir}|${weights}`;
   if (checkedCaches.has(key)) return;
   checkedCaches.add(key);
@@ -149,7 +152,8 @@ async function warnIfOtherSig(dir: string, weights: string): Promise<void> {
   const cacheVersion = sigVersionOfMasker(header?.masker);
   const modelVersion = await trainedSigVersion(weights);
   if (cacheVersion && cacheVersion !== modelVersion) {
-    process.stderr.write(`tesg fuse: warning: the SIG cache ${dir} was made by SIG ${cacheVersion}, but ${weights} was trained with SIG ${modelVersion}; rebuild it with \`tesg sig --sig-version ${modelVersion} --force --out ${dir} ...\` (or into a new folder)\n`);
+    const folders = sources ? `--ir ${path.dirname(sources.ir)} --vi ${path.dirname(sources.vi)}` : '--ir IR_DIR --vi VI_DIR';
+    process.stderr.write(`tesg fuse: warning: the SIG cache ${dir} was made by SIG ${cacheVersion}, but ${weights} was trained with SIG ${modelVersion}; rebuild it with \`tesg sig ${folders} --sig-version ${modelVersion} --force --out ${dir}\` (or --out a new folder)\n`);
   }
 }
 
@@ -160,14 +164,15 @@ const notedVersions = new Set<string>();
  * trained with: allowed (to compare SIGs), but the masks differ from those the model learnt from.
  */
 async function noteOtherSig(version: BuiltinSigVersion, weights: string): Promise<void> {
-  const trained = await trainedSigVersion(weights);
+  // a missing file fails with its own error below; a model of a non-built-in SIG has no version to name
+  const trained = existsSync(weights) ? await recordedSigVersion(weights) : undefined;
   const key = `${version}|${weights}`;
-  if (trained === version || notedVersions.has(key)) return;
+  if (trained === undefined || trained === version || notedVersions.has(key)) return;
   notedVersions.add(key);
   process.stderr.write(`tesg: note: --sig-version ${version}, but ${weights} was trained with SIG ${trained}; its masks differ from those the model learnt from\n`);
 }
 
-const trainedVersions = new Map<string, Promise<BuiltinSigVersion>>();
+const trainedVersions = new Map<string, Promise<BuiltinSigVersion | undefined>>();
 
 /**
  * The built-in SIG version `fuse` runs for these params: params.sigVersion (`--sig-version`), else the
@@ -180,20 +185,32 @@ export async function builtinSigVersion(p: Readonly<Record<string, unknown>>, we
 }
 
 /**
- * The built-in SIG version a weights file was trained with: its `tesg_sig` metadata (the training
- * SIG cache's header) names the masker. Weights without it (tesg-v1, trained before the record
- * existed) or trained on another SIG (ONNX providers) get v1 / the default respectively.
+ * The built-in SIG version `fuse` runs for a weights file: the one it was trained with
+ * (recordedSigVersion); v1 for a missing file; for weights trained on another SIG (ONNX providers,
+ * whose version is no built-in one) the default built-in version (DEFAULT_SIG_VERSION, v3 since
+ * tesg-v2.2), a stand-in: `tesg fuse --sig CACHE` with a cache of that SIG is what such a model needs.
  */
-export function trainedSigVersion(weights: string): Promise<BuiltinSigVersion> {
+export async function trainedSigVersion(weights: string): Promise<BuiltinSigVersion> {
+  if (!existsSync(weights)) return 'v1';
+  const recorded = await recordedSigVersion(weights);
+  if (recorded) return recorded;
+  return (await import('../semantics/sig.js')).DEFAULT_SIG_VERSION;
+}
+
+/**
+ * The built-in SIG version a weights file records: its `tesg_sig` metadata (the training SIG cache's
+ * header) names the masker; no record (tesg-v1, trained before the record existed) is v1; a masker
+ * that is no built-in SIG (ONNX providers) is undefined. Read once per file per process.
+ */
+export function recordedSigVersion(weights: string): Promise<BuiltinSigVersion | undefined> {
   let v = trainedVersions.get(weights);
   if (!v) {
     v = (async () => {
-      if (!existsSync(weights)) return 'v1';
-      const [{ readTensorFileMetadata }, { sigVersionOfMasker, DEFAULT_SIG_VERSION }] = await Promise.all([import('../model/safetensors.js'), import('../semantics/sig.js')]);
+      const [{ readTensorFileMetadata }, { sigVersionOfMasker }] = await Promise.all([import('../model/safetensors.js'), import('../semantics/sig.js')]);
       const raw = (await readTensorFileMetadata(weights)).tesg_sig;
       if (!raw) return 'v1';
       const masker = (JSON.parse(raw) as { header?: { masker?: string } }).header?.masker;
-      return sigVersionOfMasker(masker) ?? DEFAULT_SIG_VERSION;
+      return sigVersionOfMasker(masker);
     })();
     trainedVersions.set(weights, v);
   }
@@ -215,7 +232,7 @@ async function cachedSig(dir: string, ir: Image8, opts: FuseOptions, p: NonNulla
   }
   if (!opts.stem) throw new UsageError('a SIG cache is looked up by the pair\'s name stem; pass FuseOptions.stem');
   const { readSigCache } = await import('../semantics/cache.js');
-  await warnIfOtherSig(dir, weights);
+  await warnIfOtherSig(dir, weights, opts.sources);
   const e = await readSigCache(dir, opts.stem);
   if (e.width !== ir.width || e.height !== ir.height) {
     throw new MismatchError(`SIG cache entry '${opts.stem}' in ${dir} is ${e.width}x${e.height}, the images are ${ir.width}x${ir.height}; rebuild the cache from these images`);

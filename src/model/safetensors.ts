@@ -48,8 +48,9 @@ export function decodeSafetensors(buf: Uint8Array, file: string): TensorFile {
   const bad = (why: string) => new InputError(file, `not a tesg weights file (${why}); expected a .safetensors file written by \`tesg train\``);
   if (buf.length < 8) throw bad('shorter than 8 bytes');
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen <= 0 || 8 + headerLen > buf.length) throw bad(`header length ${headerLen} does not fit in ${buf.length} bytes`);
+  const rawLen = view.getBigUint64(0, true);
+  const headerLen = Number(rawLen);
+  if (headerLen <= 0 || 8 + headerLen > buf.length) throw bad(`header length ${rawLen} does not fit in ${buf.length} bytes`);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, headerLen).toString('utf8')) as Record<string, unknown>;

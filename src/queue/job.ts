@@ -4,6 +4,7 @@ import { InputError } from '../errors.js';
 import type { Stretch16 } from '../image/depth16.js';
 import type { VideoChunkJob } from '../video/chunk.js';
 import { canonicalJson } from '../util/canonical-json.js';
+import { DEFAULT_WEIGHTS_FILE, onnxBeside } from '../fusion/tesg-method.js';
 
 export { canonicalJson };
 
@@ -17,7 +18,8 @@ export { canonicalJson };
  * Paths are absolute: every worker must see the inputs and the output folder at the same paths
  * (a shared filesystem), so the job can be run on any machine.
  */
-export const JOB_FORMAT = 1;
+/** 2: a pair's hash covers the tesg model files' bytes (methodDigest); 1 hashed their paths only. */
+export const JOB_FORMAT = 2;
 
 /** The fuse options a job is fused with: exactly what fuseFiles takes (src/fusion/files.ts). */
 export interface JobFuseOptions {
@@ -82,15 +84,39 @@ export async function fileSha256(file: string): Promise<string> {
 }
 
 /**
- * The identity of a pair's work: SHA-256 (hex) over the IR and VI bytes, the fuse options and the
- * output path. Equal hash = the same output bytes (fusion is deterministic), so the hash decides
- * whether a pair is already fused and makes a changed input a new job.
+ * The identity of a pair's work: SHA-256 (hex) over the IR and VI bytes, the fuse options, the
+ * output path and, for the tesg method, the model files' bytes (methodDigest). Equal hash = the same
+ * output bytes (fusion is deterministic), so the hash decides whether a pair is already fused and
+ * makes a changed input, or a new model at the same path (a new default), a new job.
  */
 export async function pairHash(ir: string, vi: string, out: string, fuse: JobFuseOptions): Promise<string> {
-  const [irSha, viSha] = await Promise.all([fileSha256(ir), fileSha256(vi)]);
+  const [irSha, viSha, model] = await Promise.all([fileSha256(ir), fileSha256(vi), methodDigest(fuse)]);
   return createHash('sha256')
-    .update(`tesg-pair-${JOB_FORMAT}\n${irSha}\n${viSha}\n${out}\n${canonicalJson(fuse)}`)
+    .update(`tesg-pair-${JOB_FORMAT}\n${irSha}\n${viSha}\n${out}\n${canonicalJson(fuse)}\n${model}`)
     .digest('hex');
+}
+
+/**
+ * What a job's output depends on besides the pair and its options: for the tesg method the bytes of
+ * the weights file (params.weights, else the default) and of the ONNX model beside it, as
+ * "sha,sha" ("missing" for an absent file: the job then fails with the fuse's own error); '' for the
+ * classic methods. Hashed once per file per process while its size and mtime stay the same.
+ */
+export async function methodDigest(fuse: JobFuseOptions): Promise<string> {
+  if (fuse.method !== 'tesg') return '';
+  const weights = typeof fuse.params.weights === 'string' ? fuse.params.weights : DEFAULT_WEIGHTS_FILE;
+  return (await Promise.all([weights, onnxBeside(weights)].map(cachedSha256))).join(',');
+}
+
+const modelShas = new Map<string, { stamp: string; sha: Promise<string> }>();
+
+async function cachedSha256(file: string): Promise<string> {
+  const st = await fs.stat(file).catch(() => null);
+  if (!st) return 'missing';
+  const stamp = `${st.size}:${st.mtimeMs}`;
+  let hit = modelShas.get(file);
+  if (!hit || hit.stamp !== stamp) modelShas.set(file, (hit = { stamp, sha: fileSha256(file) }));
+  return hit.sha;
 }
 
 /**

@@ -46,7 +46,7 @@ export interface DefaultProviderOptions extends ThermalSigOptions {
   version?: BuiltinSigVersion;
 }
 
-/** The built-in providers: the COCO detector (+ IR warm objects in v2) for caption and masks, the lexicon text encoder. */
+/** The built-in providers: the COCO detector (+ IR warm objects in v2 and v3) for caption and masks, the lexicon text encoder. */
 export function defaultProviders(options: DefaultProviderOptions = {}): SigProviders {
   const { version = DEFAULT_SIG_VERSION, ...rest } = options;
   const det = version === 'v1' ? new DetectorSig(rest) : new ThermalSig(version === 'v3' ? { ...THERMAL_SIG_V3, ...rest } : rest);

@@ -1,15 +1,16 @@
-import path from 'node:path';
-import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
-import { trainedSigVersion } from '../../fusion/tesg-method.js';
-import { writeTensorFile } from '../../model/safetensors.js';
-import { checkOutputPath } from '../../util/output-path.js';
-
 /**
  * `tesg average-weights A B --mix 0.85,0.15 -o OUT.safetensors`: weight-space interpolation of models
  * of one config (WiSE-FT; the work and its rationale are in src/training/average.ts). The ONNX model
  * that `tesg fuse` runs is made from the result with `tesg export`.
  */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { trainedSigVersion } from '../../fusion/tesg-method.js';
+import { writeTensorFile } from '../../model/safetensors.js';
+import type { AverageRecord } from '../../training/average.js';
+import { checkOutputPath } from '../../util/output-path.js';
+
 interface AverageCliOptions {
   mix: string;
   out: string;
@@ -20,11 +21,24 @@ async function runAverage(files: string[], o: AverageCliOptions): Promise<void> 
   checkOutputPath(o.out, 'file', '-o takes the averaged weights\' file name, e.g. -o averaged.safetensors');
   if (files.some((f) => path.resolve(f) === path.resolve(o.out))) throw new UsageError(`-o ${o.out} is one of the inputs: choose another file`);
   const mix = o.mix.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
-  const { averageWeights } = await import('../../training/average.js');
-  const averaged = await averageWeights(files, mix);
+  const { averageWeights, AVERAGE_KEY } = await import('../../training/average.js');
+  let averaged;
+  try {
+    averaged = await averageWeights(files, mix);
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(`${err.message} (--mix ${o.mix})`);
+    throw err;
+  }
   await writeTensorFile(o.out, averaged);
-  const terms = files.map((f, k) => `${mix[k]} x ${f}`).join(' + ');
-  process.stdout.write(`wrote ${o.out} = ${terms}; SIG ${await trainedSigVersion(o.out)} (${files[0]}'s record)\n`);
+  const record = JSON.parse(averaged.metadata[AVERAGE_KEY]) as AverageRecord;
+  const terms = record.sources.map((s) => `${+s.coefficient.toFixed(6)} x ${s.weights}`).join(' + ');
+  const sig = await trainedSigVersion(o.out);
+  const maskers = new Set(record.sources.map((s) => s.sigMasker ?? 'none'));
+  if (maskers.size > 1) {
+    const each = await Promise.all(files.map(async (f) => `${f}: ${await trainedSigVersion(f)}`));
+    process.stderr.write(`tesg: note: the inputs were trained with different SIGs (${each.join(', ')}); the average records the first one's (${sig}), which tesg fuse will run\n`);
+  }
+  process.stdout.write(`wrote ${o.out} = ${terms}; SIG ${sig} (${files[0]}'s record)\n`);
   process.stdout.write(`next: tesg export --weights ${o.out} (the .onnx beside it is what tesg fuse runs)\n`);
 }
 

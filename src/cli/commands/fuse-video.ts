@@ -10,6 +10,7 @@ import { SYNC_MODES, type SyncMode } from '../../video/pairing.js';
 import { DEFAULT_TEMPORAL, PER_FRAME } from '../../video/temporal-sig.js';
 import { outputKind } from '../../video/plan.js';
 import { checkOutputPath } from '../../util/output-path.js';
+import { checkSigVersionOption } from './fuse.js';
 
 /**
  * `tesg fuse-video IR VI -o OUT.mp4|OUT.mkv|DIR/`: fuse a pair of videos (or image sequences) frame by
@@ -95,6 +96,7 @@ async function runFuseVideo(ir: string, vi: string, o: FuseVideoCliOptions): Pro
   if (!o.out) throw new UsageError('missing -o OUT (a .mp4 or .mkv file, or a folder for PNG frames: -o DIR/)');
   const options = videoOptions(o);
   await checkVideoOutput(o.out);
+  await checkSigVersionOption(o.sigVersion);
   const r = await fuseVideo(ir, vi, o.out, {
     ...options,
     resume: o.resume,

@@ -59,6 +59,14 @@ export function networkParams(o: Pick<FuseCliOptions, 'weights' | 'caption' | 'k
   return params;
 }
 
+/**
+ * --sig-version checked before any work (fuse-video, queue add, add-video: otherwise every frame
+ * chunk or queued job would fail on it). UsageError naming the versions; the SIG modules load only then.
+ */
+export async function checkSigVersionOption(v: string | undefined): Promise<void> {
+  if (v !== undefined) (await import('../../semantics/sig.js')).parseSigVersion(v);
+}
+
 export function parseQuality(q: string): number {
   const n = Number(q);
   if (!Number.isInteger(n) || n < 1 || n > 100) throw new UsageError(`--quality must be an integer 1..100, got '${q}'`);

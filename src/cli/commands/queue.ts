@@ -6,7 +6,7 @@ import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../../image/dept
 import { DEFAULT_JPEG_QUALITY } from '../../image/write.js';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, DEFAULT_QUEUE, DEFAULT_REDIS_URL, redactUrl } from '../../queue/defaults.js';
 import { formatDuration } from '../../util/progress.js';
-import { networkParams, parseQuality, type FuseCliOptions } from './fuse.js';
+import { checkSigVersionOption, networkParams, parseQuality, type FuseCliOptions } from './fuse.js';
 import { checkVideoOutput, videoCliOptions, videoOptions, type FuseVideoCliOptions } from './fuse-video.js';
 
 /**
@@ -43,7 +43,7 @@ async function runAdd(o: AddCliOptions): Promise<void> {
   if (!o.ir || !o.vi || !o.out) throw new UsageError('queue add needs all of --ir DIR --vi DIR --out DIR');
   // before Redis is reached or any job is added: the workers would each fail on it instead
   checkOutputPath(o.out, 'folder', '-o takes the output folder (created if missing) for the fused <stem>.png files');
-  if (o.sigVersion !== undefined) (await import('../../semantics/sig.js')).parseSigVersion(o.sigVersion);
+  await checkSigVersionOption(o.sigVersion);
   const { enqueueFolder } = await import('../../queue/enqueue.js');
   const r = await enqueueFolder({
     redis: o.redis,
@@ -87,6 +87,7 @@ type AddVideoCliOptions = TargetOptions & FuseVideoCliOptions & { attempts: stri
 async function runAddVideo(ir: string, vi: string, o: AddVideoCliOptions): Promise<void> {
   if (!o.out) throw new UsageError('missing -o OUT (a .mp4 or .mkv file, or a folder for PNG frames: -o DIR/), on a folder every worker sees');
   await checkVideoOutput(o.out);
+  await checkSigVersionOption(o.sigVersion);
   const { enqueueVideo } = await import('../../queue/video.js');
   const r = await enqueueVideo(ir, vi, o.out, {
     ...videoOptions(o),
