@@ -74,10 +74,6 @@ for (const [label, cfg] of Object.entries(VARIANTS)) {
     // the new parameters are among those checked
     for (const p of ['enc_vi.down1.weight', 'enc_ir.down2.weight', 'dec.up0.weight', 'dec.up1.weight']) assert.ok(names.includes(p), p);
     for (const [name, want] of tfjs.grads) {
-      // Known tfjs defect: its gradient of the base fusion's luma weights disagrees with libtorch AND with
-      // central differences of the (equal) loss (torch 2.58/2.79/2.66, differences 2.56/2.84/3.15, tfjs
-      // 0.35/-2.95/-2.55 on this batch), so base_fusion models train on libtorch only (tesg train refuses tfjs).
-      if (name === 'base.vi_y.weight') continue;
       const got = tg.grads.get(name);
       assert.ok(got, `${name}: no torch gradient`);
       const d = relNorm(got, want);

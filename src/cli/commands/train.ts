@@ -128,12 +128,6 @@ async function initModelOptions(o: TrainCliOptions): Promise<Partial<ModelConfig
   return {};
 }
 
-/** The config training will use: --init-weights' file's, else the options' (validated). */
-async function effectiveConfig(o: TrainCliOptions, model: Partial<ModelConfig>): Promise<ModelConfig> {
-  if (o.initWeights === undefined) return validateModelConfig(model as Record<string, unknown>);
-  return validateModelConfig(JSON.parse((await readTensorFileMetadata(o.initWeights))[CONFIG_KEY]) as Record<string, unknown>);
-}
-
 async function runTrain(o: TrainCliOptions): Promise<void> {
   if (!['auto', 'torch', 'wasm', 'cpu'].includes(o.backend)) throw new UsageError(`--backend must be auto, torch, wasm or cpu, got '${o.backend}'`);
   // before the backend, the data or the SIG cache is loaded (--resume: the existing run folder)
@@ -174,12 +168,6 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
     }
   }
   const model = await modelOptions(o);
-  // Known defect: on tfjs the gradient of base.vi_y (base_fusion 'max') disagrees with libtorch and
-  // with finite differences (test/runtime-torch-unet.test.ts), so such models train on libtorch only.
-  const baseFusion = torch || o.resume ? 'none' : (await effectiveConfig(o, model)).base_fusion;
-  if (baseFusion !== 'none') {
-    throw new UsageError(`base_fusion '${baseFusion}' trains on libtorch only (its tfjs gradient is wrong, see docs/model.md); build the native addon (npm run build:native) and use --backend torch`);
-  }
   process.stderr.write(`tesg train: ${pairs.length} pairs from ${o.data}, SIG cache ${o.sig}, backend ${torch ? `libtorch (${replicas} replica(s) x ${o.threads} thread(s); tfjs-${backend.backend} for AdamW and checkpoints)` : backend.backend}` +
     (o.resume ? `; resuming ${o.out}: model config, batch, crop, lr, lr schedule, clipping, seed, loss weights and augmentation come from its checkpoint` : '') + '\n');
   const r = await train(
