@@ -74,6 +74,21 @@ test('a base_fusion max model (the shipped models\' kind) trains on tfjs-wasm as
   assert.notEqual(wasm[1], wasm[0], 'the step changed the model');
 });
 
+test('a new run without --preset or --config builds the shipped models\' network (preset v2) and says so; --preset v1 builds tesg-v1\'s', async () => {
+  const f = await folder;
+  const configOf = async (out: string) => JSON.parse((await readTensorFile(path.join(out, WEIGHTS_FILE))).metadata.tesg_config);
+  const [dflt, v1] = [path.join(root, 'run-default'), path.join(root, 'run-v1')];
+  const a = await tesg('train', '--data', f.data, '--sig', f.sig, '--out', dflt, '--crop', '16', '--batch', '2', '--steps', '1', '--backend', 'wasm');
+  assert.equal(a.code, 0, a.stderr);
+  assert.match(a.stderr, /; model: preset v2 \(the default\)\n/);
+  const b = await tesg('train', '--data', f.data, '--sig', f.sig, '--out', v1, '--crop', '16', '--batch', '2', '--steps', '1', '--backend', 'wasm', '--preset', 'v1');
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.stderr, /; model: preset v1\n/);
+  const [ca, cb] = [await configOf(dflt), await configOf(v1)];
+  assert.deepEqual([ca.level_dims, ca.base_fusion, ca.fusion_level], [[16, 32], 'max', 1]);
+  assert.deepEqual([cb.level_dims, cb.base_fusion, cb.dim], [[], 'none', 16]);
+});
+
 test('an explicit --micro-batch that does not divide --batch is still a one-line usage error', async () => {
   const f = await folder;
   const r = await tesg(...trainArgs(f, path.join(root, 'run-explicit'), '--backend', 'wasm', '--batch', '3', '--micro-batch', '2', '--steps', '1'));

@@ -78,7 +78,14 @@ function num(name: string, v: string): number {
 }
 
 
-/** Model options: an options file (JSON, config keys) overridden by flags. */
+/**
+ * The preset a new run without --preset or an options file builds: the shipped models' architecture
+ * (tesg-v2.x). `--preset v1` (or an options file, whose keys keep their meaning over the v1 defaults)
+ * builds tesg-v1's full-resolution network.
+ */
+export const DEFAULT_TRAIN_PRESET = 'v2';
+
+/** Model options: a preset (given, else DEFAULT_TRAIN_PRESET unless an options file is), the options file's keys, then flags. */
 async function modelOptions(o: TrainCliOptions): Promise<Partial<ModelConfig>> {
   if (o.config && o.modelConfig) throw new UsageError('--config and --model-config are the same option: give one');
   if (o.initWeights !== undefined) return initModelOptions(o);
@@ -92,7 +99,8 @@ async function modelOptions(o: TrainCliOptions): Promise<Partial<ModelConfig>> {
     }
   }
   // a preset (src/model/presets.ts) first, then the options file's keys, then the flags
-  if (o.preset !== undefined) fromFile = { ...modelPreset(o.preset), ...fromFile };
+  const preset = o.preset ?? (file !== undefined || o.resume ? undefined : DEFAULT_TRAIN_PRESET);
+  if (preset !== undefined) fromFile = { ...modelPreset(preset), ...fromFile };
   const flags: Record<string, unknown> = {
     dim: o.dim === undefined ? undefined : int('dim', o.dim),
     heads: o.heads === undefined ? undefined : int('heads', o.heads),
@@ -103,7 +111,7 @@ async function modelOptions(o: TrainCliOptions): Promise<Partial<ModelConfig>> {
     use_gaf: o.gaf === false ? false : undefined,
   };
   const merged = { ...fromFile, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
-  const cfg = validateModelConfig(merged, file ?? (o.preset ? `--preset ${o.preset}` : 'options')); // reject bad keys now, before any data is read
+  const cfg = validateModelConfig(merged, file ?? (preset ? `--preset ${preset}` : 'options')); // reject bad keys now, before any data is read
   const m = sizeMultiple(cfg);
   if (!o.resume && Number(o.crop) % m !== 0) throw new UsageError(`--crop ${o.crop} must be a multiple of ${m} for this model (its size multiple: one factor 2 per level)`);
   return merged as Partial<ModelConfig>;
@@ -169,7 +177,8 @@ async function runTrain(o: TrainCliOptions): Promise<void> {
   }
   const model = await modelOptions(o);
   process.stderr.write(`tesg train: ${pairs.length} pairs from ${o.data}, SIG cache ${o.sig}, backend ${torch ? `libtorch (${replicas} replica(s) x ${o.threads} thread(s); tfjs-${backend.backend} for AdamW and checkpoints)` : backend.backend}` +
-    (o.resume ? `; resuming ${o.out}: model config, batch, crop, lr, lr schedule, clipping, seed, loss weights and augmentation come from its checkpoint` : '') + '\n');
+    (o.resume ? `; resuming ${o.out}: model config, batch, crop, lr, lr schedule, clipping, seed, loss weights and augmentation come from its checkpoint` : '') +
+    (o.resume || o.initWeights !== undefined || (o.config ?? o.modelConfig) !== undefined ? '' : `; model: preset ${o.preset ?? `${DEFAULT_TRAIN_PRESET} (the default)`}`) + '\n');
   const r = await train(
     {
       outDir: o.out,
@@ -233,7 +242,7 @@ export function register(program: Command): void {
     .option('--init-weights <file>', 'fine-tune: start a new run from these weights (a tesg.safetensors or checkpoint; their config, a fresh optimizer and lr schedule), e.g. the shipped model on your own data')
     .option('--config <file>', 'JSON options file with model config keys (dim, heads, level_dims, ...; see docs/model.md)')
     .option('--model-config <file>', 'the same as --config')
-    .option('--preset <name>', `model preset (${Object.keys(MODEL_PRESETS).join(', ')}; src/model/presets.ts); an options file and flags override its keys`)
+    .option('--preset <name>', `model preset (${Object.keys(MODEL_PRESETS).join(', ')}; src/model/presets.ts); an options file and flags override its keys (default: ${DEFAULT_TRAIN_PRESET}, the shipped models' U-shaped network, unless --config is given; v1 for tesg-v1's)`)
     .option('--dim <n>', 'feature channels (overrides --config)')
     .option('--heads <n>', 'attention heads (must divide dim)')
     .option('--mask-on <where>', 'apply M to: feature (default) | image (paper wording)')
