@@ -7,9 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { planVideo } from '../src/video/fuse-video.js';
 import { assertOneLineError, decodeGray, encodeClip, pingPong, probe, ROOT, sequenceFolder, tesg, videoSkip } from './helpers/video-clips.js';
 
 const skip = videoSkip();
@@ -79,4 +80,24 @@ test('--resume after a kill in PNG-frame mode gives the whole folder', { skip },
   assert.deepEqual(readdirSync(out).sort(), readdirSync(p('frames-ref')).sort());
   assert.equal(readdirSync(out).length, 24);
   for (const f of readdirSync(out)) assert.ok(readFileSync(path.join(out, f)).equals(readFileSync(path.join(p('frames-ref'), f))), f);
+});
+
+test('a plan records the model\'s digest: --resume after the weights at the same path changed is refused, the same weights resume', { skip }, async () => {
+  const frames = pingPong(4);
+  const ir = sequenceFolder(p('seq4', 'ir'), 'ir', frames), vi = sequenceFolder(p('seq4', 'vi'), 'vi', frames);
+  const weights = p('model', 'tesg.safetensors');
+  mkdirSync(path.dirname(weights), { recursive: true });
+  const put = (from: string) => {
+    copyFileSync(path.join(ROOT, from, 'tesg.safetensors'), weights);
+    copyFileSync(path.join(ROOT, from, 'tesg.onnx'), p('model', 'tesg.onnx'));
+  };
+  put('weights');
+  const opts = { method: 'tesg', params: { weights } };
+  const out = p('model-change.mkv');
+  const plan = await planVideo(ir, vi, out, opts);
+  assert.match(plan.model, /^[0-9a-f]{64},[0-9a-f]{64}$/);
+  assert.equal((await planVideo(ir, vi, out, { ...opts, resume: true })).model, plan.model, 'same weights: the plan resumes');
+  put('weights/tesg-v2.1');
+  await assert.rejects(planVideo(ir, vi, out, { ...opts, resume: true }), /cannot resume: the run in .*model-change\.mkv\.tesg-work was made with other model; use the same inputs and options/);
+  assert.equal((await planVideo(ir, vi, p('classic.mkv'), { method: 'laplacian' })).model, '', 'classic methods have no model');
 });

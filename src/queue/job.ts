@@ -4,7 +4,7 @@ import { InputError } from '../errors.js';
 import type { Stretch16 } from '../image/depth16.js';
 import type { VideoChunkJob } from '../video/chunk.js';
 import { canonicalJson } from '../util/canonical-json.js';
-import { DEFAULT_WEIGHTS_FILE, onnxBeside } from '../fusion/tesg-method.js';
+import { modelDigest } from '../fusion/model-digest.js';
 
 export { canonicalJson };
 
@@ -96,27 +96,9 @@ export async function pairHash(ir: string, vi: string, out: string, fuse: JobFus
     .digest('hex');
 }
 
-/**
- * What a job's output depends on besides the pair and its options: for the tesg method the bytes of
- * the weights file (params.weights, else the default) and of the ONNX model beside it, as
- * "sha,sha" ("missing" for an absent file: the job then fails with the fuse's own error); '' for the
- * classic methods. Hashed once per file per process while its size and mtime stay the same.
- */
-export async function methodDigest(fuse: JobFuseOptions): Promise<string> {
-  if (fuse.method !== 'tesg') return '';
-  const weights = typeof fuse.params.weights === 'string' ? fuse.params.weights : DEFAULT_WEIGHTS_FILE;
-  return (await Promise.all([weights, onnxBeside(weights)].map(cachedSha256))).join(',');
-}
-
-const modelShas = new Map<string, { stamp: string; sha: Promise<string> }>();
-
-async function cachedSha256(file: string): Promise<string> {
-  const st = await fs.stat(file).catch(() => null);
-  if (!st) return 'missing';
-  const stamp = `${st.size}:${st.mtimeMs}`;
-  let hit = modelShas.get(file);
-  if (!hit || hit.stamp !== stamp) modelShas.set(file, (hit = { stamp, sha: fileSha256(file) }));
-  return hit.sha;
+/** The model files' digest of a job's method (src/fusion/model-digest.ts); '' for the classic methods. */
+export function methodDigest(fuse: JobFuseOptions): Promise<string> {
+  return modelDigest(fuse.method, fuse.params);
 }
 
 /**

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { DEFAULT_FUSION_METHOD, fusionMethodNames, getFusionMethod, registerFusionMethod } from '../fusion/index.js';
 import { DEFAULT_WEIGHTS_FILE, TesgFusion } from '../fusion/tesg-method.js';
+import { modelDigest } from '../fusion/model-digest.js';
 import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../image/depth16.js';
 import { refuseProtected } from '../image/write.js';
 import type { SigProviders } from '../semantics/sig.js';
@@ -121,14 +122,16 @@ export async function planVideo(irPath: string, viPath: string, out: string, opt
     }
   }
   const keywords = opts.keywords?.length ? opts.keywords : undefined;
+  // Absolute, so a chunk job finds the weights from any working folder.
+  const params = typeof opts.params?.weights === 'string' ? { ...opts.params, weights: path.resolve(opts.params.weights) } : (opts.params ?? {});
   const plan: VideoPlan = {
     version: PLAN_VERSION,
     ir, vi, pairing, output, kind,
     workDir: workDirFor(output),
     chunkFrames,
     method: methodName,
-    // Absolute, so a chunk job finds the weights from any working folder.
-    params: typeof opts.params?.weights === 'string' ? { ...opts.params, weights: path.resolve(opts.params.weights) } : (opts.params ?? {}),
+    params,
+    model: await modelDigest(methodName, params),
     gray: Boolean(opts.gray),
     stretch,
     temporal: method.usesSig ? { keyEvery: t.keyEvery, window: t.window, captionVote: t.captionVote, ...(opts.caption !== undefined ? { caption: opts.caption } : {}), ...(keywords ? { keywords } : {}) } : null,

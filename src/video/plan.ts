@@ -18,7 +18,8 @@ import type { FrameRange, TemporalSigOptions } from './temporal-sig.js';
  */
 export type OutputKind = 'mp4' | 'mkv' | 'dir';
 
-export const PLAN_VERSION = 1;
+/** 2: plans record the model files' digest (`model`). */
+export const PLAN_VERSION = 2;
 export const DEFAULT_CHUNK_FRAMES = 120;
 
 export interface VideoPlan {
@@ -35,6 +36,11 @@ export interface VideoPlan {
   /** Registered fusion method and its params (as FuseOptions.params). */
   method: string;
   params: Record<string, string | number | boolean | string[]>;
+  /**
+   * The model files' digest (src/fusion/model-digest.ts; '' for classic methods): --resume after the
+   * weights at params.weights (or the default) changed is refused, so no video mixes two models.
+   */
+  model: string;
   gray: boolean;
   stretch: Stretch16;
   /** The temporal SIG's settings; null when the method is not SIG-guided. */
