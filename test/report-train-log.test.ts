@@ -45,6 +45,27 @@ test('the plotted series are the running means of the weighted terms', () => {
   assert.deepEqual(runningMean([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5]);
 });
 
+test('a distillation run (tesg-v2.2\'s log): the teacher term is plotted as it enters the total, from the checkpoint\'s weight', async () => {
+  const log = path.join(ROOT, 'weights/tesg-v2.2-train/train-log.csv');
+  const [head, ...lines] = readFileSync(log, 'utf8').trim().split('\n');
+  const teacher = lines.map((r) => Number(r.split(',')[head.split(',').indexOf('teacher')]));
+  const rows = parseTrainLog(readFileSync(log, 'utf8'), log);
+  const spec = lossCurveSpec(rows, { window: 100, weights: { ssim: 1, intensity: 4, gradient: 10, color: 12, teacher: 3000 }, maxPoints: 100000 }) as unknown as {
+    vconcat: Array<{ data: { values: Array<Record<string, number | string>> } }>;
+  };
+  const at = (step: number) => spec.vconcat[0].data.values.find((v) => v.term === 'teacher x3000' && v.step === step)?.value as number;
+  const last100 = teacher.slice(900).reduce((a, b) => a + b, 0) / 100;
+  assert.ok(Math.abs(at(1000) - 3000 * last100) < 1e-9, `${at(1000)} vs ${3000 * last100}`);
+  // without a teacher weight (the v1 log has no column) there is no such series
+  const v1 = lossCurveSpec(parseTrainLog(readFileSync(LOG, 'utf8'), LOG), { weights: { ssim: 1, intensity: 4, gradient: 10, color: 12 } }) as unknown as typeof spec;
+  assert.equal(v1.vconcat[0].data.values.filter((v) => String(v.term).startsWith('teacher')).length, 0);
+  // the CLI takes the weight from the checkpoint beside the log
+  const out = path.join(tmp, 'v22.svg');
+  const r = await tesg('plot-log', log, '-o', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(readFileSync(out, 'utf8'), /teacher x3000/);
+});
+
 test('tesg plot-log writes a PNG at twice the SVG size with the series drawn, weights from the checkpoint', async () => {
   const svgOut = path.join(tmp, 'loss.svg'), pngOut = path.join(tmp, 'loss.png');
   const a = await tesg('plot-log', LOG, '-o', svgOut);

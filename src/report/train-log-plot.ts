@@ -22,6 +22,8 @@ export interface TrainLogRow {
   gradient: number;
   color: number;
   lr: number;
+  /** The distillation term (unweighted; the optional `teacher` column of a `--teacher` run), else absent. */
+  teacher?: number;
 }
 
 const COLUMNS = ['step', 'loss', 'ssim', 'intensity', 'gradient', 'color', 'lr'] as const;
@@ -39,6 +41,7 @@ export function parseTrainLog(text: string, file: string): TrainLogRow[] {
   const index = Object.fromEntries(COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<(typeof COLUMNS)[number], number>;
   const missing = COLUMNS.filter((c) => index[c] < 0);
   if (missing.length > 0) throw new InputError(file, `the header lacks column(s) ${missing.join(', ')}: expected a train-log.csv written by tesg train`);
+  const teacherAt = header.indexOf('teacher');
   const rows: TrainLogRow[] = [];
   for (let i = 1; i < lines.length; i++) {
     const cells = lines[i].split(',');
@@ -47,6 +50,11 @@ export function parseTrainLog(text: string, file: string): TrainLogRow[] {
       const v = Number(cells[index[c]]);
       if (!Number.isFinite(v)) throw new InputError(file, `line ${i + 1}: column ${c} is '${cells[index[c]] ?? ''}', not a number`);
       row[c] = v;
+    }
+    if (teacherAt >= 0) {
+      const t = Number(cells[teacherAt]);
+      if (!Number.isFinite(t)) throw new InputError(file, `line ${i + 1}: column teacher is '${cells[teacherAt] ?? ''}', not a number`);
+      row.teacher = t;
     }
     if (rows.length > 0 && row.step <= rows[rows.length - 1].step) throw new InputError(file, `line ${i + 1}: step ${row.step} does not follow step ${rows[rows.length - 1].step}`);
     rows.push(row);
@@ -92,6 +100,8 @@ export function lossCurveSpec(rows: readonly TrainLogRow[], o: LossCurveOptions 
     [`intensity x${w.intensity}`, rows.map((r) => r.intensity * w.intensity)],
   ];
   if (rows.some((r) => r.color !== 0)) series.push([`colour x${w.color}`, rows.map((r) => r.color * w.color)]);
+  // the distillation term as it enters the total (a run without --teacher logs none or zeros)
+  if (w.teacher && rows.some((r) => r.teacher)) series.push([`teacher x${w.teacher}`, rows.map((r) => (r.teacher ?? 0) * w.teacher!)]);
   const stride = Math.max(1, Math.ceil(rows.length / (o.maxPoints ?? 1000)));
   const keep = (i: number) => i % stride === stride - 1 || i === rows.length - 1;
   const losses = series.flatMap(([term, values]) =>
