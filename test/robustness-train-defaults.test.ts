@@ -87,6 +87,9 @@ test('a new run without --preset or --config builds the shipped models\' network
   const [ca, cb] = [await configOf(dflt), await configOf(v1)];
   assert.deepEqual([ca.level_dims, ca.base_fusion, ca.fusion_level], [[16, 32], 'max', 1]);
   assert.deepEqual([cb.level_dims, cb.base_fusion, cb.dim], [[], 'none', 16]);
+  // an option the default preset cannot take names the preset it came from and the way out
+  const rgb = await tesg('train', '--data', f.data, '--sig', f.sig, '--out', path.join(root, 'run-rgb'), '--crop', '16', '--steps', '1', '--output', 'rgb');
+  assertOneLineError(rgb, /^tesg: error: the default preset v2 \(--preset v1 builds tesg-v1's full-resolution network\): base_fusion 'max' needs output 'y'$/);
 });
 
 test('an explicit --micro-batch that does not divide --batch is still a one-line usage error', async () => {

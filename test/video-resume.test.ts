@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import os from 'node:os';
 import path from 'node:path';
 import { planVideo } from '../src/video/fuse-video.js';
+import { fuseVideoChunk } from '../src/video/chunk.js';
 import { assertOneLineError, decodeGray, encodeClip, pingPong, probe, ROOT, sequenceFolder, tesg, videoSkip } from './helpers/video-clips.js';
 
 const skip = videoSkip();
@@ -98,6 +99,8 @@ test('a plan records the model\'s digest: --resume after the weights at the same
   assert.match(plan.model, /^[0-9a-f]{64},[0-9a-f]{64}$/);
   assert.equal((await planVideo(ir, vi, out, { ...opts, resume: true })).model, plan.model, 'same weights: the plan resumes');
   put('weights/tesg-v2.1');
-  await assert.rejects(planVideo(ir, vi, out, { ...opts, resume: true }), /cannot resume: the run in .*model-change\.mkv\.tesg-work was made with other model; use the same inputs and options/);
+  await assert.rejects(planVideo(ir, vi, out, { ...opts, resume: true }), /^UsageError: cannot resume: the weights at .*model.tesg\.safetensors \(and the \.onnx beside them\) are not those the run in .*model-change\.mkv\.tesg-work was started with; put those back, or delete that folder to start over$/);
+  // a worker (tesg worker, queue add-video) fusing a chunk of that plan refuses too, before any frame
+  await assert.rejects(fuseVideoChunk(plan, 0), /^MismatchError: .*model-change\.mkv\.tesg-work.plan\.json: the weights at .*model.tesg\.safetensors \(and the \.onnx beside them\) are not those this video was started with/);
   assert.equal((await planVideo(ir, vi, p('classic.mkv'), { method: 'laplacian' })).model, '', 'classic methods have no model');
 });

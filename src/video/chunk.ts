@@ -1,7 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { getFusionMethod, fusionMethodNames, registerFusionMethod, type FusionMethod } from '../fusion/index.js';
-import { TesgFusion } from '../fusion/tesg-method.js';
+import { DEFAULT_WEIGHTS_FILE, TesgFusion } from '../fusion/tesg-method.js';
+import { modelDigest } from '../fusion/model-digest.js';
+import { MismatchError } from '../errors.js';
 import type { Image8 } from '../image/types.js';
 import { encodeImage } from '../image/write.js';
 import { defaultProviders, type SigProviders } from '../semantics/sig.js';
@@ -9,7 +11,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { SegmentEncoder } from './encode.js';
 import { FlickerMeter, type FlickerSums } from './flicker.js';
 import { pairedFrames } from './frames.js';
-import { chunkRange, chunkRecordPath, frameFileName, readPlan, segmentPath, type VideoPlan } from './plan.js';
+import { chunkRange, chunkRecordPath, frameFileName, planFile, readPlan, segmentPath, type VideoPlan } from './plan.js';
 import { sigContext, temporalSig, type GuidedPair, type IndexedPair } from './temporal-sig.js';
 
 /**
@@ -68,6 +70,17 @@ function method(name: string): FusionMethod {
   return getFusionMethod(name);
 }
 
+/**
+ * The plan's model is the one on disk: a chunk fused after the weights at the plan's path were replaced
+ * (a new default, a worker machine with other files) would put two models in one video. MismatchError
+ * naming plan.json and the weights.
+ */
+async function checkModel(plan: VideoPlan): Promise<void> {
+  if ((await modelDigest(plan.method, plan.params)) === plan.model) return;
+  const weights = typeof plan.params.weights === 'string' ? plan.params.weights : DEFAULT_WEIGHTS_FILE;
+  throw new MismatchError(`${planFile(plan.workDir)}: the weights at ${weights} (and the .onnx beside them) are not those this video was started with; put those back on this machine, or delete ${plan.workDir} and fuse the video again`);
+}
+
 export async function runVideoChunkJob(job: VideoChunkJob, ctx: ChunkContext = {}): Promise<ChunkResult> {
   return fuseVideoChunk(await readPlan(job.workDir), job.index, ctx);
 }
@@ -80,6 +93,7 @@ export async function fuseVideoChunk(plan: VideoPlan, index: number, ctx: ChunkC
     const record = JSON.parse(await fs.readFile(recordFile, 'utf8')) as ChunkRecord;
     return { ...record, segment, skipped: true };
   }
+  await checkModel(plan);
   const fusion = method(plan.method);
   const t0 = performance.now();
   const guided = fusion.usesSig && plan.temporal !== null;

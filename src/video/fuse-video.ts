@@ -145,6 +145,10 @@ export async function planVideo(irPath: string, viPath: string, out: string, opt
       throw new UsageError(`${plan.workDir} holds an interrupted run of this output (${done} of ${chunkCount(old)} chunks done); pass --resume to continue it, or delete that folder to start over`);
     }
     const diff = planDifferences(old, plan);
+    if (diff.length === 1 && diff[0] === 'model') {
+      const weights = typeof plan.params.weights === 'string' ? plan.params.weights : DEFAULT_WEIGHTS_FILE;
+      throw new UsageError(`cannot resume: the weights at ${weights} (and the .onnx beside them) are not those the run in ${plan.workDir} was started with; put those back, or delete that folder to start over`);
+    }
     if (diff.length > 0) {
       throw new UsageError(`cannot resume: the run in ${plan.workDir} was made with other ${diff.join(', ')}; use the same inputs and options, or delete that folder to start over`);
     }

@@ -111,7 +111,8 @@ async function modelOptions(o: TrainCliOptions): Promise<Partial<ModelConfig>> {
     use_gaf: o.gaf === false ? false : undefined,
   };
   const merged = { ...fromFile, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
-  const cfg = validateModelConfig(merged, file ?? (preset ? `--preset ${preset}` : 'options')); // reject bad keys now, before any data is read
+  const where = file ?? (o.preset ? `--preset ${o.preset}` : preset ? `the default preset ${preset} (--preset v1 builds tesg-v1's full-resolution network)` : 'options');
+  const cfg = validateModelConfig(merged, where); // reject bad keys now, before any data is read
   const m = sizeMultiple(cfg);
   if (!o.resume && Number(o.crop) % m !== 0) throw new UsageError(`--crop ${o.crop} must be a multiple of ${m} for this model (its size multiple: one factor 2 per level)`);
   return merged as Partial<ModelConfig>;
@@ -243,10 +244,10 @@ export function register(program: Command): void {
     .option('--config <file>', 'JSON options file with model config keys (dim, heads, level_dims, ...; see docs/model.md)')
     .option('--model-config <file>', 'the same as --config')
     .option('--preset <name>', `model preset (${Object.keys(MODEL_PRESETS).join(', ')}; src/model/presets.ts); an options file and flags override its keys (default: ${DEFAULT_TRAIN_PRESET}, the shipped models' U-shaped network, unless --config is given; v1 for tesg-v1's)`)
-    .option('--dim <n>', 'feature channels (overrides --config)')
+    .option('--dim <n>', 'feature channels at full resolution (overrides the preset and --config; with preset v2 the inner levels keep their level_dims)')
     .option('--heads <n>', 'attention heads (must divide dim)')
     .option('--mask-on <where>', 'apply M to: feature (default) | image (paper wording)')
-    .option('--output <kind>', 'network output: y (colour from VI, default) | rgb (learned colour, colour loss)')
+    .option('--output <kind>', 'network output: y (colour from VI, default) | rgb (learned colour, colour loss; not with base_fusion max, i.e. give --preset v1)')
     .option('--no-mgca', 'ablation (a): plain cross-attention on whole images')
     .option('--no-tivr', 'ablation (b): no text guidance')
     .option('--no-gaf', 'ablation (c): no gated attentional fusion')
