@@ -15,11 +15,7 @@ import { initBackend } from '../src/runtime/backend.js';
 import { DEFAULT_LOSS_WEIGHTS } from '../src/training/losses.js';
 import { accumulatedGradients, localGradients } from '../src/training/trainer.js';
 import type { Batch } from '../src/training/data.js';
-
-function arg(args: string[], name: string, def: number): number {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-}
+import { numberOption } from './lib/args.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -66,12 +62,12 @@ function randomBatch(cfg: ModelConfig, size: number, crop: number): Batch {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const runs = arg(args, 'runs', 3);
-  const trainSteps = arg(args, 'train-steps', 2);
-  const micro = arg(args, 'micro-batch', 2);
+  const runs = numberOption(args, 'runs', 3);
+  const trainSteps = numberOption(args, 'train-steps', 2);
+  const micro = numberOption(args, 'micro-batch', 2);
   const over: Partial<ModelConfig> = {};
-  if (args.includes('--dim')) over.dim = arg(args, 'dim', 16);
-  if (args.includes('--heads')) over.heads = arg(args, 'heads', 2);
+  if (args.includes('--dim')) over.dim = numberOption(args, 'dim', 16);
+  if (args.includes('--heads')) over.heads = numberOption(args, 'heads', 2);
   const cfg = validateModelConfig(over);
 
   console.log(`config: ${JSON.stringify(cfg)}`);

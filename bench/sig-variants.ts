@@ -18,11 +18,7 @@ import { loadSigDetector } from '../src/semantics/sig-detector.js';
 import { defaultProviders, runSig } from '../src/semantics/sig.js';
 import { THERMAL_SIG_V3, type ThermalSigOptions } from '../src/semantics/thermal-provider.js';
 import { pairByStem } from '../src/util/pairing.js';
-
-function arg(args: string[], name: string, dflt: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-}
+import { optionValue } from './lib/args.js';
 
 const night = THERMAL_SIG_V3.night!;
 const rule1 = { confirmBelow: night.confirmBelow };
@@ -47,7 +43,7 @@ interface Tally {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const dir = arg(args, '--data', path.resolve('..', 'shared', 'data', 'msrs', 'train'));
+  const dir = optionValue(args, 'data', path.resolve('..', 'shared', 'data', 'msrs', 'train'));
   const { matched } = await pairByStem({ ir: path.join(dir, 'ir'), vi: path.join(dir, 'vi'), label: path.join(dir, 'label') });
   const items = matched.filter((m, i) => msrsTimeOfDay(m.stem) === 'night' || i % 3 === 0);
   const detector = await loadSigDetector(0);

@@ -23,11 +23,7 @@ import type { Image8 } from '../src/image/types.js';
 import { emptyInstanceTally, msrsTimeOfDay, pixelScores, tallyInstances, tallyPixels, type InstanceTally, type PixelTally } from '../src/semantics/mask-score.js';
 import { DEFAULT_SIG_VERSION, defaultProviders, runSig, type BuiltinSigVersion, type SigProviders } from '../src/semantics/sig.js';
 import { pairByStem } from '../src/util/pairing.js';
-
-function arg(args: string[], name: string, dflt: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-}
+import { numberOption, optionValue } from './lib/args.js';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? NaN;
 const copy = (img: Image8): Image8 => ({ ...img });
@@ -43,9 +39,9 @@ interface Row {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const dir = arg(args, '--data', path.resolve('..', 'shared', 'data', 'msrs', 'test'));
-  const every = Number(arg(args, '--every', '1'));
-  const limit = Number(arg(args, '--limit', '1000000'));
+  const dir = optionValue(args, 'data', path.resolve('..', 'shared', 'data', 'msrs', 'test'));
+  const every = numberOption(args, 'every', 1);
+  const limit = numberOption(args, 'limit', 1000000);
   const { matched } = await pairByStem({ ir: path.join(dir, 'ir'), vi: path.join(dir, 'vi'), label: path.join(dir, 'label') });
   const items = matched.filter((_, i) => i % every === 0).slice(0, limit);
   const setups = [
@@ -57,7 +53,7 @@ export async function run(args: string[]): Promise<void> {
     ['v3', 1, 'onnx', 'v3, onnxruntime'],
   ] as const;
   // --backends onnx: only the onnxruntime rows (v1, v2, v3 side by side in a third of the time).
-  const backends = arg(args, '--backends', 'tfjs,onnx').split(',');
+  const backends = optionValue(args, 'backends', 'tfjs,onnx').split(',');
   const rows: Row[] = setups.filter(([, , backend]) => backends.includes(backend)).map(([version, detectorWorkers, detectorBackend, label]) => ({
     version,
     // the CLI's default: `tesg sig` without --sig-version, on onnxruntime

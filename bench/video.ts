@@ -17,15 +17,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fuseVideo, type FuseVideoOptions } from '../src/video/fuse-video.js';
 import { DEFAULT_TEMPORAL, PER_FRAME } from '../src/video/temporal-sig.js';
+import { numberOption } from './lib/args.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const MSRS = path.resolve(ROOT, '..', 'shared', 'data', 'msrs', 'test');
 const NATO = path.resolve(ROOT, '..', 'shared', 'data', 'tno-sequence', 'nato_camp');
-
-function arg(args: string[], name: string, dflt: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-}
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? NaN;
 
@@ -45,8 +41,8 @@ function encode(pattern: string, out: string, codec: string[]): string {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const frames = Number(arg(args, '--frames', '16'));
-  const runs = Number(arg(args, '--runs', '3'));
+  const frames = numberOption(args, 'frames', 16);
+  const runs = numberOption(args, 'runs', 3);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tesg-bench-video-'));
   const quiet: FuseVideoOptions = { progressTty: false };
   try {
