@@ -7,6 +7,7 @@ import type { FuseInput } from '../model/model.js';
 import { outChannels } from '../model/network.js';
 import type { OnnxModel, OnnxModelOptions } from '../runtime/onnx.js';
 import { OnnxThreadModel } from '../runtime/onnx-thread.js';
+import { takePrestartedSession } from '../runtime/onnx-prestart.js';
 import { ONNX_OUTPUT, readOnnxConfig } from './onnx-metadata.js';
 import type { Rect } from './layout.js';
 import { cropChw, networkOutputToImage, networkPlanes, padChwSymmetric } from './layout.js';
@@ -95,7 +96,8 @@ export class OnnxFuser {
       const { OnnxModel } = await import('../runtime/onnx.js');
       return OnnxFuser.checked(config, await OnnxModel.load(file, modelOptions), threads);
     }
-    const loading = OnnxThreadModel.load(file, modelOptions);
+    const prestarted = takePrestartedSession(file, modelOptions);
+    const loading = prestarted ? prestarted.then((m) => m ?? OnnxThreadModel.load(file, modelOptions)) : OnnxThreadModel.load(file, modelOptions);
     let config: ModelConfig;
     try {
       config = await readOnnxConfig(file);

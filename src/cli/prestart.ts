@@ -1,0 +1,42 @@
+/**
+ * What `tesg fuse` will need, started from the raw arguments before the command's modules load (see
+ * src/runtime/onnx-prestart.ts for why). Only the unambiguous case: `fuse` with the tesg method (given,
+ * or the default because the default weights exist), the ONNX backend (the .onnx beside the weights
+ * exists, no --backend tfjs) and no --help. Anything else starts nothing, and a guess that turns out
+ * unused costs one idle worker thread, never a different result: the session is the one OnnxFuser
+ * would load, with the same file and options.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { prestartOnnxSession } from '../runtime/onnx-prestart.js';
+
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The value of option `names` in argv (`--x v` or `--x=v`), else undefined. */
+function option(argv: readonly string[], ...names: string[]): string | undefined {
+  for (let i = 3; i < argv.length; i++) {
+    for (const n of names) {
+      if (argv[i] === n && i + 1 < argv.length) return argv[i + 1];
+      if (argv[i].startsWith(`${n}=`)) return argv[i].slice(n.length + 1);
+    }
+  }
+  return undefined;
+}
+
+export function prestartFromArgv(argv: readonly string[]): void {
+  if (argv[2] !== 'fuse' || argv.includes('--help') || argv.includes('-h')) return;
+  const weights = option(argv, '--weights') ?? path.join(PACKAGE_ROOT, 'weights', 'tesg.safetensors');
+  const method = option(argv, '--method', '-m');
+  if (method !== undefined && method !== 'tesg') return;
+  if (method === undefined && option(argv, '--weights') === undefined && !existsSync(weights)) return;
+  const backend = option(argv, '--backend');
+  if (backend !== undefined && backend !== 'onnx') return;
+  const onnx = weights.replace(/\.safetensors$/i, '') + '.onnx';
+  if (!/\.safetensors$/i.test(weights) || !existsSync(onnx)) return;
+  const t = option(argv, '--threads');
+  const threads = t === undefined ? availableParallelism() : Number(t);
+  if (!Number.isInteger(threads) || threads < 1) return;
+  prestartOnnxSession(onnx, { threads, spinning: false });
+}
