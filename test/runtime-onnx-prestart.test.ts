@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { prestartFromArgv } from '../src/cli/prestart.js';
@@ -63,4 +64,25 @@ test('OnnxFuser takes the prestarted session; its fusion is the usual one, byte 
   const got = await pre.predict(input);
   await pre.model.release();
   assert.deepEqual(got.data, want.data);
+});
+
+/** A child that starts a session load on a worker, waits `ms`, then exits 2, first waiting for the load when `settle`. */
+function exitDuringLoad(settle: boolean, ms: number): Promise<number | null> {
+  const script = `
+    import { OnnxThreadModel, onnxLoadsSettled } from ${JSON.stringify(path.join(ROOT, 'src/runtime/onnx-thread.ts'))};
+    void OnnxThreadModel.load(${JSON.stringify(ONNX)}, { threads: 1 }).catch(() => {});
+    await new Promise((r) => setTimeout(r, ${ms}));
+    ${settle ? 'await onnxLoadsSettled();' : ''}
+    process.exit(2);`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: 'ignore' });
+    child.on('exit', (code) => resolve(code));
+  });
+}
+
+test('exiting while a session loads on a worker: after onnxLoadsSettled the exit code is the one asked for (the CLI\'s error path)', async (t) => {
+  // Without the wait, process.exit inside onnxruntime's session creation aborts the process (134:
+  // 'terminate called after throwing an instance of Napi::Error') when it lands in that window.
+  t.diagnostic(`without the wait: exit ${await exitDuringLoad(false, 300)} at 300 ms, ${await exitDuringLoad(false, 600)} at 600 ms`);
+  for (const ms of [300, 600]) assert.equal(await exitDuringLoad(true, ms), 2, `exit after ${ms} ms`);
 });

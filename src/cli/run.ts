@@ -60,15 +60,23 @@ async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
-main(process.argv).catch((err: unknown) => {
+main(process.argv).catch(async (err: unknown) => {
+  let exitCode: number;
+  const commanderCode = (err as { exitCode?: number; code?: string }).exitCode;
   if (err instanceof TesgError) {
     process.stderr.write(`tesg: error: ${err.message}\n`);
-    process.exit(err.exitCode);
+    exitCode = err.exitCode;
+  } else if (typeof commanderCode === 'number' && (err as { code?: string }).code?.startsWith('commander.')) {
+    // commander's own exits carry an exitCode: 0 for help and version; its usage errors (unknown option,
+    // missing argument; already written as one line above) exit 2, as a UsageError does.
+    exitCode = commanderCode === 0 ? 0 : 2;
+  } else {
+    process.stderr.write(`tesg: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    exitCode = 70;
   }
-  // commander's own exits carry an exitCode: 0 for help and version; its usage errors (unknown option,
-  // missing argument; already written as one line above) exit 2, as a UsageError does.
-  const code = (err as { exitCode?: number; code?: string }).exitCode;
-  if (typeof code === 'number' && (err as { code?: string }).code?.startsWith('commander.')) process.exit(code === 0 ? 0 : 2);
-  process.stderr.write(`tesg: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
-  process.exit(70);
+  // process.exit during an ONNX session load on a worker (the network's starts early) would abort
+  // the process (exit 134); the message is out already, the exit waits for the load.
+  const { onnxLoadsSettled } = await import('../runtime/onnx-thread.js');
+  await onnxLoadsSettled();
+  process.exit(exitCode);
 });

@@ -30,6 +30,19 @@ export type OnnxRequest =
 /** What comes back: a value, or an error as data (name, message, and the file of an InputError). */
 export type OnnxReply = { id: number; value?: unknown; error?: { name: string; message: string; file?: string } };
 
+/** Session loads in flight (OnnxThreadModel.load), for onnxLoadsSettled. */
+const loading = new Set<Promise<unknown>>();
+
+/**
+ * Resolves once no worker is creating a session. `process.exit` while onnxruntime-node creates one on
+ * a worker aborts the whole process (the binding's error cannot propagate during teardown:
+ * std::terminate, exit 134), so a command that exits early on an error (src/cli/run.ts) waits for this
+ * first: at most one session load, ~0.3 s.
+ */
+export async function onnxLoadsSettled(): Promise<void> {
+  while (loading.size > 0) await Promise.allSettled([...loading]);
+}
+
 function startWorker(): Worker {
   if (OWN_EXT !== '.ts') return new Worker(WORKER_URL);
   const tsxApi = import.meta.resolve('tsx/esm/api');
@@ -79,13 +92,17 @@ export class OnnxThreadModel extends OnnxInputs {
   /** Load `file` on a new worker thread; errors as OnnxModel.load (an InputError naming the file). */
   static async load(file: string, options: OnnxModelOptions = {}): Promise<OnnxThreadModel> {
     const model = new OnnxThreadModel(file, startWorker());
+    const request = model.request({ op: 'load', file, options });
+    loading.add(request);
     try {
-      const meta = (await model.request({ op: 'load', file, options })) as { inputs: ValueInfo[]; outputs: ValueInfo[] };
+      const meta = (await request) as { inputs: ValueInfo[]; outputs: ValueInfo[] };
       model.inputs = meta.inputs;
       model.outputs = meta.outputs;
     } catch (err) {
       await model.worker.terminate();
       throw err;
+    } finally {
+      loading.delete(request);
     }
     return model;
   }
