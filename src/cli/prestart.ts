@@ -8,11 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { defaultFuseMethod, DEFAULT_WEIGHTS_FILE, onnxBeside } from '../fusion/tesg-method.js';
 import { prestartOnnxSession } from '../runtime/onnx-prestart.js';
-
-const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The value of option `names` in argv (`--x v` or `--x=v`), else undefined. */
 function option(argv: readonly string[], ...names: string[]): string | undefined {
@@ -27,13 +24,12 @@ function option(argv: readonly string[], ...names: string[]): string | undefined
 
 export function prestartFromArgv(argv: readonly string[]): void {
   if (argv[2] !== 'fuse' || argv.includes('--help') || argv.includes('-h')) return;
-  const weights = option(argv, '--weights') ?? path.join(PACKAGE_ROOT, 'weights', 'tesg.safetensors');
-  const method = option(argv, '--method', '-m');
-  if (method !== undefined && method !== 'tesg') return;
-  if (method === undefined && option(argv, '--weights') === undefined && !existsSync(weights)) return;
+  const weights = option(argv, '--weights') ?? DEFAULT_WEIGHTS_FILE;
+  // the method as `tesg fuse` picks it
+  if ((option(argv, '--method', '-m') ?? defaultFuseMethod()) !== 'tesg') return;
   const backend = option(argv, '--backend');
   if (backend !== undefined && backend !== 'onnx') return;
-  const onnx = weights.replace(/\.safetensors$/i, '') + '.onnx';
+  const onnx = onnxBeside(weights);
   if (!/\.safetensors$/i.test(weights) || !existsSync(onnx)) return;
   const t = option(argv, '--threads');
   const threads = t === undefined ? availableParallelism() : Number(t);

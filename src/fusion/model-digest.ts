@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { DEFAULT_WEIGHTS_FILE, onnxBeside } from './tesg-method.js';
+import { onnxBeside, weightsFileOf } from './tesg-method.js';
 
 /**
  * What a fusion's output depends on besides its inputs and options: for the tesg method the bytes of
@@ -12,7 +12,7 @@ import { DEFAULT_WEIGHTS_FILE, onnxBeside } from './tesg-method.js';
  */
 export async function modelDigest(method: string, params: Readonly<Record<string, unknown>> = {}): Promise<string> {
   if (method !== 'tesg') return '';
-  const weights = typeof params.weights === 'string' ? params.weights : DEFAULT_WEIGHTS_FILE;
+  const weights = weightsFileOf(params);
   return (await Promise.all([weights, onnxBeside(weights)].map(cachedSha256))).join(',');
 }
 

@@ -32,6 +32,11 @@ export function defaultFuseMethod(): string {
   return existsSync(DEFAULT_WEIGHTS_FILE) ? 'tesg' : DEFAULT_FUSION_METHOD;
 }
 
+/** The weights file the tesg method runs for these params: params.weights, else DEFAULT_WEIGHTS_FILE. */
+export function weightsFileOf(params: Readonly<Record<string, unknown>>): string {
+  return typeof params.weights === 'string' ? params.weights : DEFAULT_WEIGHTS_FILE;
+}
+
 /** The exported ONNX model that belongs beside a weights file: same path, extension .onnx. */
 export function onnxBeside(weightsFile: string): string {
   return weightsFile.replace(/\.safetensors$/i, '') + '.onnx';
@@ -61,7 +66,7 @@ export class TesgFusion implements FusionMethod {
 
   async fuse(ir: Image8, vi: Image8, opts: FuseOptions = {}): Promise<Image8> {
     const p = opts.params ?? {};
-    const weights = typeof p.weights === 'string' ? p.weights : DEFAULT_WEIGHTS_FILE;
+    const weights = weightsFileOf(p);
     const backend = chooseBackend(weights, p.backend === undefined ? undefined : String(p.backend));
     // The ONNX session loads on a worker thread while the SIG runs here (overlapped on 2 cores: a
     // cold `tesg fuse` saves the session's 0.2-0.4 s); tfjs loads after the SIG, on this thread.
@@ -98,7 +103,7 @@ export class TesgFusion implements FusionMethod {
    * weights were trained with. `tesg fuse-video` computes its temporal SIG with these, so its frames
    * are guided by the same SIG as `tesg fuse`.
    */
-  async sigProviders(p: NonNullable<FuseOptions['params']> = {}, weights = typeof p.weights === 'string' ? p.weights : DEFAULT_WEIGHTS_FILE): Promise<SigProviders> {
+  async sigProviders(p: NonNullable<FuseOptions['params']> = {}, weights = weightsFileOf(p)): Promise<SigProviders> {
     const { defaultProviders } = await import('../semantics/sig.js');
     markPhase('sig-modules');
     const version = await builtinSigVersion(p, weights);
@@ -178,7 +183,7 @@ const trainedVersions = new Map<string, Promise<BuiltinSigVersion | undefined>>(
  * The built-in SIG version `fuse` runs for these params: params.sigVersion (`--sig-version`), else the
  * one the weights were trained with (trainedSigVersion). UsageError for an unknown --sig-version.
  */
-export async function builtinSigVersion(p: Readonly<Record<string, unknown>>, weights = typeof p.weights === 'string' ? p.weights : DEFAULT_WEIGHTS_FILE): Promise<BuiltinSigVersion> {
+export async function builtinSigVersion(p: Readonly<Record<string, unknown>>, weights = weightsFileOf(p)): Promise<BuiltinSigVersion> {
   if (p.sigVersion === undefined) return trainedSigVersion(weights);
   const { parseSigVersion } = await import('../semantics/sig.js');
   return parseSigVersion(String(p.sigVersion));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { chooseBackend, DEFAULT_WEIGHTS_FILE } from '../fusion/tesg-method.js';
+import { chooseBackend, weightsFileOf } from '../fusion/tesg-method.js';
 import { FUSE_MANIFEST, fuseRunRecord, mergeFuseManifest, type FuseManifest, type FuseRunRecord } from '../report/provenance.js';
 import type { PairJob } from './job.js';
 import { withRedisLock, type RedisLockOptions } from './redis.js';
@@ -46,7 +46,7 @@ export function runOutputsKey(dir: string, run: FuseRunRecord): string {
 /** The manifest entry of a pair job as `tesg fuse` would write it for one image, with the job's `queue add` command and time. */
 export async function pairJobRecord(d: PairJob, queue: string): Promise<FuseRunRecord> {
   const { method, params } = d.fuse;
-  const weightsFile = method === 'tesg' ? (typeof params.weights === 'string' ? params.weights : DEFAULT_WEIGHTS_FILE) : undefined;
+  const weightsFile = method === 'tesg' ? weightsFileOf(params) : undefined;
   const backend = weightsFile ? chooseBackend(weightsFile, typeof params.backend === 'string' ? params.backend : undefined) : undefined;
   const run = await fuseRunRecord({ method, params, weightsFile, backend, fused: 1, skipped: 0 });
   return {

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { getFusionMethod, fusionMethodNames, registerFusionMethod, type FusionMethod } from '../fusion/index.js';
-import { DEFAULT_WEIGHTS_FILE, TesgFusion } from '../fusion/tesg-method.js';
+import { TesgFusion, weightsFileOf } from '../fusion/tesg-method.js';
 import { modelDigest } from '../fusion/model-digest.js';
 import { MismatchError } from '../errors.js';
 import type { Image8 } from '../image/types.js';
@@ -77,8 +77,7 @@ function method(name: string): FusionMethod {
  */
 async function checkModel(plan: VideoPlan): Promise<void> {
   if ((await modelDigest(plan.method, plan.params)) === plan.model) return;
-  const weights = typeof plan.params.weights === 'string' ? plan.params.weights : DEFAULT_WEIGHTS_FILE;
-  throw new MismatchError(`${planFile(plan.workDir)}: the weights at ${weights} (and the .onnx beside them) are not those this video was started with; put those back on this machine, or delete ${plan.workDir} and fuse the video again`);
+  throw new MismatchError(`${planFile(plan.workDir)}: the weights at ${weightsFileOf(plan.params)} (and the .onnx beside them) are not those this video was started with; put those back on this machine, or delete ${plan.workDir} and fuse the video again`);
 }
 
 export async function runVideoChunkJob(job: VideoChunkJob, ctx: ChunkContext = {}): Promise<ChunkResult> {

@@ -1,8 +1,8 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { DEFAULT_FUSION_METHOD, fusionMethodNames, getFusionMethod, registerFusionMethod } from '../fusion/index.js';
-import { DEFAULT_WEIGHTS_FILE, TesgFusion } from '../fusion/tesg-method.js';
+import { fusionMethodNames, getFusionMethod, registerFusionMethod } from '../fusion/index.js';
+import { defaultFuseMethod, TesgFusion, weightsFileOf } from '../fusion/tesg-method.js';
 import { modelDigest } from '../fusion/model-digest.js';
 import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../image/depth16.js';
 import { refuseProtected } from '../image/write.js';
@@ -72,7 +72,7 @@ export interface FuseVideoReport {
 
 /** The method `tesg fuse` uses without --method: the network when its weights ship, else the classic default. */
 export function defaultVideoMethod(): string {
-  return existsSync(DEFAULT_WEIGHTS_FILE) ? 'tesg' : DEFAULT_FUSION_METHOD;
+  return defaultFuseMethod();
 }
 
 function positiveInt(v: number, what: string): number {
@@ -146,8 +146,7 @@ export async function planVideo(irPath: string, viPath: string, out: string, opt
     }
     const diff = planDifferences(old, plan);
     if (diff.length === 1 && diff[0] === 'model') {
-      const weights = typeof plan.params.weights === 'string' ? plan.params.weights : DEFAULT_WEIGHTS_FILE;
-      throw new UsageError(`cannot resume: the weights at ${weights} (and the .onnx beside them) are not those the run in ${plan.workDir} was started with; put those back, or delete that folder to start over`);
+      throw new UsageError(`cannot resume: the weights at ${weightsFileOf(plan.params)} (and the .onnx beside them) are not those the run in ${plan.workDir} was started with; put those back, or delete that folder to start over`);
     }
     if (diff.length > 0) {
       throw new UsageError(`cannot resume: the run in ${plan.workDir} was made with other ${diff.join(', ')}; use the same inputs and options, or delete that folder to start over`);

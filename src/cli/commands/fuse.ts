@@ -3,9 +3,8 @@ import { TesgError, UsageError } from '../../errors.js';
 import { DEFAULT_FUSION_METHOD, fuseFiles, fuseFolders, fusionMethodNames, registerFusionMethod } from '../../fusion/index.js';
 import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../../image/depth16.js';
 import { DEFAULT_JPEG_QUALITY } from '../../image/write.js';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_WEIGHTS_FILE, TesgFusion, builtinSigVersion, chooseBackend } from '../../fusion/tesg-method.js';
+import { DEFAULT_WEIGHTS_FILE, TesgFusion, builtinSigVersion, chooseBackend, defaultFuseMethod } from '../../fusion/tesg-method.js';
 import { appendFuseManifest, fuseRunRecord } from '../../report/provenance.js';
 import { markPhase } from '../../util/startup-trace.js';
 import { checkOutputPath } from '../../util/output-path.js';
@@ -85,7 +84,7 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
   const folderMode = o.ir !== undefined || o.vi !== undefined;
   if (pairMode && folderMode) throw new UsageError('give either IR VI -o OUT (one pair) or --ir DIR --vi DIR --out DIR (folders), not both');
   if (!pairMode && !folderMode) throw new UsageError('nothing to fuse: give IR VI -o OUT, or --ir DIR --vi DIR --out DIR');
-  const method = o.method ?? defaultMethod();
+  const method = o.method ?? defaultFuseMethod();
   if (o.method === undefined && method !== 'tesg') {
     process.stderr.write(`tesg: note: no trained weights at ${DEFAULT_WEIGHTS_FILE}; fusing with the classic '${method}' baseline\n`);
   }
@@ -129,11 +128,6 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
     const first = report.failed[0];
     throw new TesgError(`${report.failed.length} of ${report.fused.length + report.failed.length} pairs failed (first: ${first.message}); the others were written, rerun to retry`);
   }
-}
-
-/** The network with the shipped weights when they are there, else the classic baseline. */
-function defaultMethod(): string {
-  return existsSync(DEFAULT_WEIGHTS_FILE) ? 'tesg' : DEFAULT_FUSION_METHOD;
 }
 
 export function register(program: Command): void {
