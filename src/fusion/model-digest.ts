@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import { sha256OfFile } from '../util/file-hash.js';
 import { onnxBeside, weightsFileOf } from './tesg-method.js';
 
 /**
@@ -24,8 +24,7 @@ async function cachedSha256(file: string): Promise<string> {
   const stamp = `${st.size}:${st.mtimeMs}`;
   let hit = shas.get(file);
   if (!hit || hit.stamp !== stamp) {
-    const sha = fs.readFile(file).then((b) => createHash('sha256').update(b).digest('hex'), () => 'missing');
-    shas.set(file, (hit = { stamp, sha }));
+    shas.set(file, (hit = { stamp, sha: sha256OfFile(file).catch(() => 'missing') }));
   }
   return hit.sha;
 }

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { Stretch16 } from '../image/depth16.js';
 import type { VideoChunkJob } from '../video/chunk.js';
 import { canonicalJson } from '../util/canonical-json.js';
+import { sha256OfFile } from '../util/file-hash.js';
 import { modelDigest } from '../fusion/model-digest.js';
 
 export { canonicalJson };
@@ -72,15 +72,13 @@ export type JobKind = TesgJob['kind'];
 
 /** SHA-256 of a file's bytes (hex). A missing or unreadable file is an InputError naming it. */
 export async function fileSha256(file: string): Promise<string> {
-  let bytes: Buffer;
   try {
-    bytes = await fs.readFile(file);
+    return await sha256OfFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InputError(file, 'no such file; check the path (on a worker: is the shared folder mounted at the same path?)');
     throw new InputError(file, `cannot read (${code ?? (err as Error).message})`);
   }
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**

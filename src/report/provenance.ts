@@ -6,7 +6,6 @@
  * tools have no manifest; the report then says "not recorded". A tesg-fuse.json that cannot be read or
  * is not ours is an error, never silently replaced (it would take every earlier run's record with it).
  */
-import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { InputError } from '../errors.js';
 import { LEXICON_ID } from '../semantics/lexicon-encoder.js';
 import type { BuiltinSigVersion } from '../semantics/sig.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { sha256OfFile } from '../util/file-hash.js';
 
 export const FUSE_MANIFEST = 'tesg-fuse.json';
 
@@ -60,11 +60,7 @@ export interface FuseManifest {
 }
 
 async function shortSha256(file: string): Promise<string | null> {
-  try {
-    return createHash('sha256').update(await fs.readFile(file)).digest('hex').slice(0, 16);
-  } catch {
-    return null;
-  }
+  return sha256OfFile(file).then((h) => h.slice(0, 16), () => null);
 }
 
 /** What each built-in SIG version is, in words (src/semantics/sig.ts). */
