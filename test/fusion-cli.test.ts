@@ -48,6 +48,35 @@ test('folder mode fuses both bundled pairs in colour, then resumes by skipping t
   assert.equal(runs[1].method, 'max');
 });
 
+test('folder mode does not resume into a folder another model made: one line naming both, nothing written; --overwrite redoes it', async () => {
+  const out = path.join(tmp, 'two-models');
+  assert.equal((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'max')).code, 0);
+  const before = readFileSync(path.join(out, '01102N.png'));
+  const manifest = readFileSync(path.join(out, 'tesg-fuse.json'));
+  rmSync(path.join(out, '00537D.png')); // a pair left to do: without the check it would be fused by the other method
+  const other = await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'average');
+  assertOneLineError(other, new RegExp(`^tesg: error: ${out.replace(/[/.]/g, '\\$&')}: its 1 existing fused image\\(s\\) were made by --method max \\(tesg-fuse\\.json\\), not by --method average; pass --overwrite to fuse them again, or give another --out$`));
+  assert.deepEqual(readdirSync(out).sort(), ['01102N.png', 'tesg-fuse.json'], 'nothing fused');
+  assert.deepEqual(readFileSync(path.join(out, 'tesg-fuse.json')), manifest, 'manifest untouched');
+  // the same method resumes (the missing pair only); another one with --overwrite redoes both
+  assert.match((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'max')).stdout, /fused 1, skipped 1 existing/);
+  assert.deepEqual(readFileSync(path.join(out, '01102N.png')), before);
+  assert.match((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'average', '--overwrite')).stdout, /fused 2, skipped 0 existing/);
+  const runs = JSON.parse(readFileSync(path.join(out, 'tesg-fuse.json'), 'utf8')).runs as Array<{ method: string; fused: number; skipped: number }>;
+  assert.deepEqual(runs.map((r) => [r.method, r.fused, r.skipped]), [['max', 2, 0], ['max', 1, 1], ['average', 2, 0]]);
+});
+
+test('a folder run records itself before its first pair: cut short, its rerun resumes without --overwrite', async () => {
+  const out = path.join(tmp, 'cut-short');
+  mkdirSync(out);
+  // what a run killed after its first pair leaves: that pair's output and the run's start record (fused 0)
+  assert.equal((await tesg('fuse', path.join(IR, '00537D.png'), path.join(VI, '00537D.png'), '-o', path.join(out, '00537D.png'), '--method', 'max')).code, 0);
+  const { fuseRunRecord, appendFuseManifest } = await import('../src/report/provenance.js');
+  await appendFuseManifest(out, await fuseRunRecord({ method: 'max', params: {}, fused: 0, skipped: 0 }));
+  assert.match((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'max')).stdout, /fused 1, skipped 1 existing/);
+  assertOneLineError(await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'laplacian'), /its 2 existing fused image\(s\) were made by --method max/);
+});
+
 test('pair mode writes what the library method gives (PNG exact, gray with --gray, JPEG by extension)', async () => {
   const [irFile, viFile] = [path.join(IR, '01102N.png'), path.join(VI, '01102N.png')];
   const png = path.join(tmp, 'pair', 'avg.png');

@@ -1,7 +1,8 @@
 /**
  * The SIG detector converted to ONNX (src/semantics/centernet-onnx.ts) against the tfjs graph it comes
  * from: the same heads and detections on real pairs of three datasets (640x480 MSRS with a 1-channel
- * IR, an odd-sized RoadScene pair, a 1280x1024 LLVIP pair that the graph resizes), the cache file, a
+ * IR, an odd-sized RoadScene pair, a 1280x1024 LLVIP pair that the graph resizes), its cell_max output
+ * (the decode's skip of empty cells gives the same candidates), the cache file, a
  * graph the mapping does not cover, and a whole `tesg fuse` with either backend.
  */
 import { test } from 'node:test';
@@ -10,7 +11,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { readImage } from '../src/image/read.js';
-import { CenterNetDetector, centernetModelPath } from '../src/semantics/detector.js';
+import { CenterNetDetector, centernetModelPath, decodeCenterNet } from '../src/semantics/detector.js';
 import { detectorOnnxBytes, detectorOnnxPath, OnnxCenterNetDetector, userCacheDir } from '../src/semantics/centernet-ort.js';
 import { centerNetToOnnx } from '../src/semantics/centernet-onnx.js';
 import type { GraphManifest } from '../src/semantics/centernet.js';
@@ -43,6 +44,15 @@ test('onnxruntime CenterNet: the tfjs graph\'s heat maps within 2e-5, box sides 
         assert.ok(maxHeat < 2e-5, `${f}: heat maps differ by ${maxHeat}`);
         // box sides are regressed distances of up to ~300 input pixels: float32 noise of XNNPACK vs MLAS
         assert.ok(maxWh < 0.05, `${f}: box sides differ by ${maxWh} px`);
+        // cell_max is the 80 scores' maximum per cell, and skipping cells by it changes no detection
+        const { gh, gw, nc } = b.grid;
+        assert.equal(b.cellMax?.length, gh * gw, f);
+        for (let c = 0; c < gh * gw; c++) assert.equal(b.cellMax![c], Math.max(...b.keypoints.subarray(c * nc, (c + 1) * nc)), `${f}: cell ${c}`);
+        for (const minScore of [0.05, 0.2]) {
+          const all = decodeCenterNet(b.keypoints, b.wh, b.grid, { minScore });
+          assert.ok(all.length > 0 || f.includes('ir'), `${f}: candidates at ${minScore}`);
+          assert.deepEqual(decodeCenterNet(b.keypoints, b.wh, b.grid, { minScore }, b.cellMax), all, `${f}: decode with cell_max at ${minScore}`);
+        }
         const [da, db] = [await tfjs.detect(img), await ort.detect(img)];
         assert.equal(db.length, da.length, f);
         assert.ok(da.length > 0 || f.includes('ir'), `${f}: the VI image has detections to compare`);

@@ -5,7 +5,7 @@ const { onnx } = onnxProto;
 
 /**
  * A minimal ONNX ModelProto writer (onnx-proto's protobuf classes): graph inputs/outputs with
- * static or symbolic dims, float32/int64 initializers, nodes with attributes. It knows nothing of
+ * static or symbolic dims (float32, int64 or uint8 inputs), float32/int64 initializers, nodes with attributes. It knows nothing of
  * the network; ../model/ops-onnx.ts drives it.
  *
  * Opset 17 (ai.onnx), IR version 8: the first opset with LayerNormalization, still within every
@@ -20,6 +20,7 @@ export type Dim = number | string;
 export type Attr = number | number[] | string | { float: number };
 
 const FLOAT = 1;
+const UINT8 = 2;
 const INT64 = 7;
 
 export class OnnxGraphWriter {
@@ -37,10 +38,10 @@ export class OnnxGraphWriter {
     return name;
   }
 
-  /** A graph input, float32 unless `type` is 'int64'. */
-  input(name: string, shape: Dim[], type: 'float' | 'int64' = 'float'): string {
+  /** A graph input, float32 unless `type` is 'int64' or 'uint8'. */
+  input(name: string, shape: Dim[], type: 'float' | 'int64' | 'uint8' = 'float'): string {
     this.names.add(name);
-    this.inputs.push(valueInfo(name, shape, type === 'int64' ? INT64 : FLOAT));
+    this.inputs.push(valueInfo(name, shape, type === 'int64' ? INT64 : type === 'uint8' ? UINT8 : FLOAT));
     return name;
   }
 

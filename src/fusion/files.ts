@@ -37,6 +37,12 @@ export interface FuseFoldersOptions extends FuseFilesOptions {
   onFailure?: (stem: string, message: string) => void;
   /** Progress display; default: createProgress on stderr. */
   progressTty?: boolean;
+  /**
+   * Called once the pairs are planned, before any is fused: the stems skipped because their output
+   * exists, and how many pairs will be fused. Throwing stops the run with nothing written (the CLI
+   * refuses here to resume into a folder another model made, and records the run's start).
+   */
+  beforeFusing?: (plan: { skipped: readonly string[]; todo: number }) => Promise<void>;
 }
 
 export interface FuseFoldersReport {
@@ -130,6 +136,7 @@ export async function fuseFolders(irDir: string, viDir: string, outDir: string, 
     if (item.exists && !opts.overwrite) report.skipped.push(item.stem);
     else todo.push(item);
   }
+  await opts.beforeFusing?.({ skipped: report.skipped, todo: todo.length });
   if (todo.length === 0) return report;
   const progress = createProgress({ label: 'fuse', total: todo.length, tty: opts.progressTty });
   for (const item of todo) {

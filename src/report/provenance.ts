@@ -9,7 +9,7 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../errors.js';
+import { InputError, UsageError } from '../errors.js';
 import { LEXICON_ID } from '../semantics/lexicon-encoder.js';
 import type { BuiltinSigVersion } from '../semantics/sig.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -110,6 +110,34 @@ export async function fuseRunRecord(o: {
     fused: o.fused,
     skipped: o.skipped,
   };
+}
+
+/** Whether two records fused alike: the same method, weights bytes (SHA-256) and SIG. */
+export function sameFusion(a: FuseRunRecord, b: FuseRunRecord): boolean {
+  return a.method === b.method && (a.weights?.sha256 ?? null) === (b.weights?.sha256 ?? null) && a.sig === b.sig;
+}
+
+/** A record's fusion in a few words: "tesg weights/tesg.safetensors (sha256 0123abcd...), built-in SIG v3", or the method's name. */
+export function fusionWords(r: FuseRunRecord): string {
+  if (!r.weights) return `--method ${r.method}`;
+  const rel = path.relative(process.cwd(), r.weights.file);
+  const file = rel.startsWith('..') ? r.weights.file : rel;
+  const sig = r.sig === null ? '' : `, ${r.sig.startsWith('built-in') ? r.sig.split(' (')[0] : r.sig}`;
+  return `${r.method} ${file} (sha256 ${r.weights.sha256 ?? 'unreadable'})${sig}`;
+}
+
+/**
+ * Folder mode resumes by skipping outputs that exist; that is only right when they were made the same
+ * way. Refuses (UsageError, nothing written) when `dir`'s manifest says its latest run fused with
+ * another method, other weights bytes or another SIG than `run`: skipping would leave a folder of two
+ * models that `tesg eval` scores as one. A folder without a manifest (fused by another tool, or a first
+ * run cut short before tesg recorded it) is resumed as before. Errors: readFuseManifest's InputError.
+ */
+export async function checkResumeInto(dir: string, run: FuseRunRecord, existing: number): Promise<void> {
+  const last = (await readFuseManifest(dir))?.runs.at(-1);
+  if (!last || sameFusion(last, run)) return;
+  throw new UsageError(`${dir}: its ${existing} existing fused image(s) were made by ${fusionWords(last)} (${FUSE_MANIFEST}), not by ${fusionWords(run)}; ` +
+    'pass --overwrite to fuse them again, or give another --out');
 }
 
 /**

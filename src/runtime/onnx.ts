@@ -13,7 +13,7 @@ import { OnnxInputs, type ValueInfo } from './onnx-inputs.js';
 export type { ValueInfo } from './onnx-inputs.js';
 
 /** Element types this wrapper converts to and from. */
-export type ElementType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool';
+export type ElementType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool';
 
 /** A plain tensor: row-major data and its dimensions. int64 is held as numbers (exact below 2^53). */
 export interface Tensor {
@@ -130,6 +130,9 @@ function toOrt(file: string, spec: ValueInfo, feed: Feed): ort.Tensor {
       return new ort.Tensor('int32', Int32Array.from(values, (v) => Math.round(Number(v))), feed.dims);
     case 'int64':
       return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(Math.round(Number(v))))), feed.dims);
+    case 'uint8':
+      // A Uint8Array (an image's bytes) is copied natively; anything else is clamped by the conversion.
+      return new ort.Tensor('uint8', values instanceof Uint8Array ? new Uint8Array(values) : Uint8Array.from(values), feed.dims);
     case 'bool':
       return new ort.Tensor('bool', Uint8Array.from(Array.from(values, (v) => (v ? 1 : 0))), feed.dims);
     default:

@@ -59,10 +59,10 @@ export function centerNetInputSize(width: number, height: number, inputLong = 64
  * class-wise NMS, best first, at most opts.maxDetections. Shared by the tfjs graph (./centernet.ts) and
  * its onnxruntime form (./centernet-ort.ts).
  */
-export function detectionsFromHeads(heat: Float32Array, wh: Float32Array, g: Grid, opts: DetectOptions = {}): Detection[] {
+export function detectionsFromHeads(heat: Float32Array, wh: Float32Array, g: Grid, opts: DetectOptions = {}, cellMax?: Float32Array): Detection[] {
   // NMS is quadratic in the candidates: a real image has tens above minScore, a broken model (a
   // damaged cache file) can give a million; the best MAX_CANDIDATES are far more than the 100 kept.
-  return nmsByClass(decodeCenterNet(heat, wh, g, opts).slice(0, MAX_CANDIDATES), opts.iou ?? 0.4).slice(0, opts.maxDetections ?? 100);
+  return nmsByClass(decodeCenterNet(heat, wh, g, opts, cellMax).slice(0, MAX_CANDIDATES), opts.iou ?? 0.4).slice(0, opts.maxDetections ?? 100);
 }
 
 /** Candidates (best first) that go into NMS; the graph's own decode keeps 100 (TopK). */
@@ -73,6 +73,8 @@ export interface CenterNetHeads {
   keypoints: Float32Array;
   wh: Float32Array;
   grid: Grid;
+  /** [gh, gw]: the largest class score per cell, when the graph gives it (the onnxruntime form does). */
+  cellMax?: Float32Array;
 }
 
 export interface Grid {
@@ -88,14 +90,17 @@ export interface Grid {
  * CenterNet decode: a detection at every heatmap cell that is the maximum of its 3x3 neighbourhood
  * in its class channel (the graph's MaxPool + Equal) and above minScore; box = cell centre * stride
  * minus/plus the four predicted distances (left, top, right, bottom), scaled to image pixels.
+ * `cellMax` ([gh, gw], each cell's largest class score) only lets the loop skip cells where no class
+ * reaches minScore: the detections are the same with or without it.
  */
-export function decodeCenterNet(heat: Float32Array, wh: Float32Array, g: Grid, opts: DetectOptions = {}): Detection[] {
+export function decodeCenterNet(heat: Float32Array, wh: Float32Array, g: Grid, opts: DetectOptions = {}, cellMax?: Float32Array): Detection[] {
   const minScore = opts.minScore ?? 0.2;
   const wanted = opts.classes ? COCO_LABELS.map((l) => opts.classes!.includes(l)) : undefined;
   const out: Detection[] = [];
   const { gh, gw, nc } = g;
   for (let y = 0; y < gh; y++) {
     for (let x = 0; x < gw; x++) {
+      if (cellMax && cellMax[y * gw + x] < minScore) continue;
       const base = (y * gw + x) * nc;
       for (let c = 0; c < nc; c++) {
         const v = heat[base + c];

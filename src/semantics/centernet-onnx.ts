@@ -13,10 +13,14 @@
  * align_corners or half-pixel centres -> Resize linear 'asymmetric' (TF's legacy mapping) by 2;
  * ConcatV2 on channels -> Concat axis 1. An op outside this list is an error naming it.
  *
- * Inputs: `image` float32 [1, H, W, 3] NHWC RGB 0..255 (the image as read, any size) and `sizes`
- * int64 [4] = [1, 3, h, w], the network input size (CenterNet.inputSizeFor: multiples of 32); the
- * graph resizes bilinearly as tf.image.resizeBilinear does. Outputs NHWC, as the tfjs graph's:
- * `keypoints` [1, h/4, w/4, 80] (per-class sigmoid heat maps) and `wh` [1, h/4, w/4, 4].
+ * Inputs: `image` uint8 [1, H, W, C] NHWC, the image's bytes as read (any size; C = 3 RGB, or 1, a
+ * gray IR image, which the graph replicates to RGB with Expand) and `sizes` int64 [4] = [1, 3, h, w],
+ * the network input size (CenterNet.inputSizeFor: multiples of 32); the graph casts to float 0..255
+ * (what the tfjs graph takes) and resizes bilinearly as tf.image.resizeBilinear does. Outputs NHWC, as
+ * the tfjs graph's: `keypoints` [1, h/4, w/4, 80] (per-class sigmoid heat maps) and `wh` [1, h/4, w/4,
+ * 4]; plus `cell_max` [1, h/4, w/4], the largest of the 80 class scores per cell, so the decode skips
+ * the cells where no class reaches minScore without reading their 80 values in JavaScript (in a cold
+ * process that loop, not yet compiled, took ~20 ms per image).
  */
 import { OnnxGraphWriter } from '../export/onnx-writer.js';
 import { float16ToFloat32 } from '../runtime/onnx.js';
@@ -104,9 +108,11 @@ export function centerNetToOnnx(manifest: GraphManifest, weightFiles: readonly U
   const clipMax = g.floatInit('clip_max', [], Float32Array.of(6));
   const scale2 = g.floatInit('scale_2', [4], Float32Array.of(1, 1, 2, 2));
 
-  const image = g.input('image', [1, 'height', 'width', 3]);
+  const image = g.input('image', [1, 'height', 'width', 'channels'], 'uint8');
   const sizes = g.input('sizes', [4], 'int64');
-  const nchw = g.node('Transpose', [image], 'image_nchw', { perm: [0, 3, 1, 2] })[0];
+  const floats = g.node('Cast', [image], 'image_float', { to: 1 })[0];
+  const rgb = g.node('Expand', [floats, g.int64Init('rgb_shape', [1, 1, 1, 3])], 'image_rgb')[0];
+  const nchw = g.node('Transpose', [rgb], 'image_nchw', { perm: [0, 3, 1, 2] })[0];
   values.set(INPUT, g.node('Resize', [nchw, '', '', sizes], 'image_resized', { mode: 'linear', coordinate_transformation_mode: 'asymmetric' })[0]);
 
   const weightOf = (name: string): Weight => {
@@ -219,5 +225,6 @@ export function centerNetToOnnx(manifest: GraphManifest, weightFiles: readonly U
     const y = g.node('Transpose', [valueOf(tfName)], out, { perm: [0, 2, 3, 1] })[0];
     g.output(y, [1, 'grid_h', 'grid_w', out === 'keypoints' ? 80 : 4]);
   }
+  g.output(g.node('ReduceMax', [valueOf(HEADS.keypoints)], 'cell_max', { axes: [1], keepdims: 0 })[0], [1, 'grid_h', 'grid_w']);
   return g.toBytes('MB3-CenterNet (vladmandic/human, MIT) converted from its tfjs graph by tesg', { source: 'vladmandic-human-centernet-mb3' });
 }

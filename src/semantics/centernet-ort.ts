@@ -21,12 +21,12 @@ import type { Image8 } from '../image/types.js';
 import { OnnxModel } from '../runtime/onnx.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { GraphManifest } from './centernet.js';
-import { centerNetInputSize, detectionsFromHeads, rgbFloats, type CenterNetHeads, type Detection, type DetectOptions } from './centernet-decode.js';
+import { centerNetInputSize, detectionsFromHeads, type CenterNetHeads, type Detection, type DetectOptions } from './centernet-decode.js';
 import { centernetModelPath } from './centernet-files.js';
 import { InputError } from '../errors.js';
 
 /** Bump when centernet-onnx.ts changes what it writes: older cache files are then ignored. */
-export const CONVERTER_VERSION = 1;
+export const CONVERTER_VERSION = 2; // 2: uint8 image input (1 or 3 channels), cell_max output
 const PACKAGE_CACHE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.tesg-cache');
 
 /**
@@ -134,15 +134,16 @@ export class OnnxCenterNetDetector {
   /** As CenterNet.detect: boxes in image pixels, best first. A 1-channel (IR) image is replicated to RGB. */
   async detect(img: Image8, opts: DetectOptions = {}): Promise<Detection[]> {
     const h = await this.heads(img, opts.inputLong);
-    return detectionsFromHeads(h.keypoints, h.wh, h.grid, opts);
+    return detectionsFromHeads(h.keypoints, h.wh, h.grid, opts, h.cellMax);
   }
 
-  /** As CenterNet.heads (the same sizing and layout). */
+  /** As CenterNet.heads (the same sizing and layout), plus `cellMax`, the graph's per-cell class maximum. */
   async heads(img: Image8, inputLong = 640): Promise<CenterNetHeads> {
     const { w, h } = centerNetInputSize(img.width, img.height, inputLong);
-    const out = await this.model.run({ image: { dims: [1, img.height, img.width, 3], data: rgbFloats(img) }, sizes: { dims: [4], data: [1, 3, h, w] } });
+    const out = await this.model.run({ image: { dims: [1, img.height, img.width, img.channels], data: img.data }, sizes: { dims: [4], data: [1, 3, h, w] } });
     const [, gh, gw, nc] = out.keypoints.dims;
-    return { keypoints: out.keypoints.data as Float32Array, wh: out.wh.data as Float32Array, grid: { gh, gw, nc, sx: img.width / w, sy: img.height / h } };
+    const grid = { gh, gw, nc, sx: img.width / w, sy: img.height / h };
+    return { keypoints: out.keypoints.data as Float32Array, wh: out.wh.data as Float32Array, grid, cellMax: out.cell_max.data as Float32Array };
   }
 
   async dispose(): Promise<void> {

@@ -3,9 +3,10 @@ import { TesgError, UsageError } from '../../errors.js';
 import { DEFAULT_FUSION_METHOD, fuseFiles, fuseFolders, fusionMethodNames, registerFusionMethod } from '../../fusion/index.js';
 import { DEFAULT_STRETCH, STRETCH_MODES, type Stretch16 } from '../../image/depth16.js';
 import { DEFAULT_JPEG_QUALITY } from '../../image/write.js';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_WEIGHTS_FILE, TesgFusion, builtinSigVersion, chooseBackend, defaultFuseMethod } from '../../fusion/tesg-method.js';
-import { appendFuseManifest, fuseRunRecord } from '../../report/provenance.js';
+import { appendFuseManifest, checkResumeInto, fuseRunRecord, mergeFuseManifest, type FuseRunRecord } from '../../report/provenance.js';
 import { markPhase } from '../../util/startup-trace.js';
 import { checkOutputPath } from '../../util/output-path.js';
 
@@ -109,17 +110,30 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
   }
   if (!o.ir || !o.vi || !o.out) throw new UsageError('folder mode needs all of --ir DIR --vi DIR --out DIR');
   checkOutputPath(o.out, 'folder', '--out takes a folder (created if missing) for the fused <stem>.png files');
+  // Provenance for `tesg eval --html` (tesg-fuse.json): which method, weights and SIG made this folder's
+  // images. The run is recorded before its first pair, so a run cut short and resumed is still known,
+  // and its counts are set at the end; a rerun with another model refuses to skip what is there.
+  const weightsFile = method === 'tesg' ? (o.weights ?? DEFAULT_WEIGHTS_FILE) : undefined;
+  const backend = weightsFile ? chooseBackend(weightsFile, o.backend) : undefined;
+  let started: FuseRunRecord | undefined;
   const report = await fuseFolders(o.ir, o.vi, o.out, {
     ...common,
     overwrite: o.overwrite,
     allowMissing: o.allowMissing,
     onFailure: (stem, message) => process.stderr.write(`tesg: failed ${stem}: ${message}\n`),
+    beforeFusing: async ({ skipped, todo }) => {
+      const run = await fuseRunRecord({ method, params: common.params, weightsFile, backend, fused: 0, skipped: skipped.length });
+      if (skipped.length > 0) await checkResumeInto(o.out!, run, skipped.length);
+      if (todo === 0) return;
+      await mkdir(o.out!, { recursive: true });
+      await appendFuseManifest(o.out!, run);
+      started = run;
+    },
   });
-  if (report.fused.length > 0) {
-    // Provenance for `tesg eval --html`: which method, weights and SIG made this folder's images.
-    const weightsFile = method === 'tesg' ? (o.weights ?? DEFAULT_WEIGHTS_FILE) : undefined;
-    const backend = weightsFile ? chooseBackend(weightsFile, o.backend) : undefined;
-    await appendFuseManifest(o.out, await fuseRunRecord({ method, params: common.params, weightsFile, backend, fused: report.fused.length, skipped: report.skipped.length }));
+  if (started) {
+    const begun = started;
+    const end = { ...begun, date: new Date().toISOString(), fused: report.fused.length, skipped: report.skipped.length };
+    await mergeFuseManifest(o.out, end, (r) => r.date === begun.date && r.command === begun.command, { counts: 'set' });
   }
   const lone = Object.values(report.unmatched).flat();
   if (lone.length > 0) process.stderr.write(`tesg: skipped ${lone.length} file(s) without a partner: ${lone.join(', ')}\n`);

@@ -1,0 +1,20 @@
+import { createRequire } from 'node:module';
+import { networkPlanes } from '../src/export/layout.js';
+import { readImage } from '../src/image/read.js';
+const ort = createRequire(import.meta.url)('onnxruntime-node');
+const [file, level, opt] = process.argv.slice(2);
+const ir = await readImage('samples/msrs/ir/01102N.png'), vi = await readImage('samples/msrs/vi/01102N.png');
+const mask = { width: 640, height: 480, data: new Uint8Array(640 * 480) };
+const planes = networkPlanes(ir, vi, mask, 'rgb' as any);
+const t0 = performance.now();
+const so: any = { interOpNumThreads: 1, intraOpNumThreads: 2, graphOptimizationLevel: level, extra: { session: { intra_op: { allow_spinning: '0' } } } };
+if (opt === 'nopattern') so.enableMemPattern = false;
+if (opt === 'ftz') so.extra.session.set_denormal_as_zero = '1';
+if (opt === 'noprepack') so.extra.session.disable_prepacking = '1';
+const s = await ort.InferenceSession.create(file, so);
+const t1 = performance.now();
+const text = new Float32Array(77 * 64).map((_, i) => Math.sin(i) * 0.1);
+const feeds = { ir: new ort.Tensor('float32', planes.ir, [1, 1, 480, 640]), vi: new ort.Tensor('float32', planes.vi, [1, planes.vi.length / (480 * 640), 480, 640]), mask: new ort.Tensor('float32', planes.mask, [1, 1, 480, 640]), text: new ort.Tensor('float32', text, [1, 77, 64]) };
+const times = [];
+for (let k = 0; k < 3; k++) { const pf = process.resourceUsage().minorPageFault; const cu = process.cpuUsage(); const a = performance.now(); await s.run(feeds); const c = process.cpuUsage(cu); times.push(Math.round(performance.now() - a) + '(pf ' + (process.resourceUsage().minorPageFault - pf) + ', usr ' + Math.round(c.user/1000) + ' sys ' + Math.round(c.system/1000) + ')'); }
+console.log(level, opt ?? '', 'create', Math.round(t1 - t0), 'runs', times.join(' '));
