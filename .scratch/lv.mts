@@ -9,6 +9,7 @@ const planes = networkPlanes(ir, vi, mask, 'rgb' as any);
 const t0 = performance.now();
 const so: any = { interOpNumThreads: 1, intraOpNumThreads: 2, graphOptimizationLevel: level, extra: { session: { intra_op: { allow_spinning: '0' } } } };
 if (opt === 'nopattern') so.enableMemPattern = false;
+if (opt === 'noarena') so.enableCpuMemArena = false;
 if (opt === 'ftz') so.extra.session.set_denormal_as_zero = '1';
 if (opt === 'noprepack') so.extra.session.disable_prepacking = '1';
 const s = await ort.InferenceSession.create(file, so);

@@ -2,9 +2,9 @@
  * What `tesg fuse` will need, started from the raw arguments before the command's modules load (see
  * src/runtime/onnx-prestart.ts for why). Only the unambiguous case: `fuse` with the tesg method (given,
  * or the default because the default weights exist), the ONNX backend (the .onnx beside the weights
- * exists, no --backend tfjs) and no --help. Anything else starts nothing, and a guess that turns out
- * unused costs one idle worker thread, never a different result: the session is the one OnnxFuser
- * would load, with the same file and options.
+ * exists, no --backend tfjs), no --help, and both inputs there when they come first. Anything else
+ * starts nothing, and a guess that turns out unused costs one idle worker thread, never a different
+ * result: the session is the one OnnxFuser would load, with the same file and options.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -24,6 +24,10 @@ function option(argv: readonly string[], ...names: string[]): string | undefined
 
 export function prestartFromArgv(argv: readonly string[]): void {
   if (argv[2] !== 'fuse' || argv.includes('--help') || argv.includes('-h')) return;
+  // `tesg fuse IR VI ...` with an input that is not there fails at once: a session loading then would
+  // only delay that error by its load (the error exit waits for it; src/runtime/onnx-thread.ts).
+  const [ir, vi] = argv.slice(3, 5);
+  if (ir !== undefined && vi !== undefined && !ir.startsWith('-') && !vi.startsWith('-') && !(existsSync(ir) && existsSync(vi))) return;
   const weights = option(argv, '--weights') ?? DEFAULT_WEIGHTS_FILE;
   // the method as `tesg fuse` picks it
   if ((option(argv, '--method', '-m') ?? defaultFuseMethod()) !== 'tesg') return;
