@@ -55,26 +55,39 @@ test('folder mode does not resume into a folder another model made: one line nam
   const manifest = readFileSync(path.join(out, 'tesg-fuse.json'));
   rmSync(path.join(out, '00537D.png')); // a pair left to do: without the check it would be fused by the other method
   const other = await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'average');
-  assertOneLineError(other, new RegExp(`^tesg: error: ${out.replace(/[/.]/g, '\\$&')}: its 1 existing fused image\\(s\\) were made by --method max \\(tesg-fuse\\.json\\), not by --method average; pass --overwrite to fuse them again, or give another --out$`));
+  assertOneLineError(other, new RegExp(`^tesg: error: ${out.replace(/[/.]/g, '\\$&')}: the latest run recorded in tesg-fuse\\.json fused with --method max, not --method average, and 1 of its images would be kept; pass --overwrite to fuse them again, or give another --out$`));
   assert.deepEqual(readdirSync(out).sort(), ['01102N.png', 'tesg-fuse.json'], 'nothing fused');
   assert.deepEqual(readFileSync(path.join(out, 'tesg-fuse.json')), manifest, 'manifest untouched');
   // the same method resumes (the missing pair only); another one with --overwrite redoes both
   assert.match((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'max')).stdout, /fused 1, skipped 1 existing/);
   assert.deepEqual(readFileSync(path.join(out, '01102N.png')), before);
   assert.match((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'average', '--overwrite')).stdout, /fused 2, skipped 0 existing/);
-  const runs = JSON.parse(readFileSync(path.join(out, 'tesg-fuse.json'), 'utf8')).runs as Array<{ method: string; fused: number; skipped: number }>;
-  assert.deepEqual(runs.map((r) => [r.method, r.fused, r.skipped]), [['max', 2, 0], ['max', 1, 1], ['average', 2, 0]]);
+  const runs = JSON.parse(readFileSync(path.join(out, 'tesg-fuse.json'), 'utf8')).runs as Array<{ method: string; fused: number; skipped: number; overwrite: boolean; finished: boolean }>;
+  assert.deepEqual(runs.map((r) => [r.method, r.fused, r.skipped, r.overwrite, r.finished]), [['max', 2, 0, false, true], ['max', 1, 1, false, true], ['average', 2, 0, true, true]]);
 });
 
-test('a folder run records itself before its first pair: cut short, its rerun resumes without --overwrite', async () => {
+test('a folder run records itself before its first pair: cut short, it resumes; an --overwrite run cut short does not leave the older images to a resume', async () => {
   const out = path.join(tmp, 'cut-short');
-  mkdirSync(out);
-  // what a run killed after its first pair leaves: that pair's output and the run's start record (fused 0)
-  assert.equal((await tesg('fuse', path.join(IR, '00537D.png'), path.join(VI, '00537D.png'), '-o', path.join(out, '00537D.png'), '--method', 'max')).code, 0);
   const { fuseRunRecord, appendFuseManifest } = await import('../src/report/provenance.js');
-  await appendFuseManifest(out, await fuseRunRecord({ method: 'max', params: {}, fused: 0, skipped: 0 }));
+  const startRecord = async (method: string, overwrite: boolean) => {
+    const run = await fuseRunRecord({ method, params: {}, fused: 0, skipped: 0 });
+    await appendFuseManifest(out, { ...run, started: run.date, overwrite, finished: false });
+  };
+  const fuseOne = async (stem: string, method: string) =>
+    assert.equal((await tesg('fuse', path.join(IR, `${stem}.png`), path.join(VI, `${stem}.png`), '-o', path.join(out, `${stem}.png`), '--method', method)).code, 0);
+  // what a max run killed after its first pair leaves: its start record and that pair's output
+  mkdirSync(out);
+  await startRecord('max', false);
+  await fuseOne('00537D', 'max');
   assert.match((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'max')).stdout, /fused 1, skipped 1 existing/);
-  assertOneLineError(await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'laplacian'), /its 2 existing fused image\(s\) were made by --method max/);
+  // an average --overwrite run killed after redoing 01102N: 00537D is still max's
+  await new Promise((r) => setTimeout(r, 20));
+  await startRecord('average', true);
+  await fuseOne('01102N', 'average');
+  assertOneLineError(await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'average'),
+    /: the --overwrite run of \S+ \(tesg-fuse\.json\) was cut short; 1 image\(s\) it had not redone \(first: 00537D\.png\) may be from the earlier run with --method max; pass --overwrite/);
+  assert.match((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'average', '--overwrite')).stdout, /fused 2, skipped 0 existing/);
+  assert.match((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'average')).stdout, /fused 0, skipped 2 existing/);
 });
 
 test('pair mode writes what the library method gives (PNG exact, gray with --gray, JPEG by extension)', async () => {

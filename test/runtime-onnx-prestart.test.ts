@@ -30,6 +30,7 @@ test('which invocations prestart the session, for which file and thread count', 
     ['fuse', ...pair, '--weights', path.join(ROOT, 'weights', 'none.safetensors')],
     ['eval', '--ir', 'a', '--vi', 'b'],
     ['fuse', 'no/such/ir.png', pair[1], '-o', 'x.png'], // fails at once: a load would delay the error
+    ['fuse', '--ir', 'no/such/dir', '--vi', path.dirname(pair[1]), '--out', 'O'],
   ];
   for (const args of none) {
     prestartFromArgv(argv(...args));
@@ -37,7 +38,7 @@ test('which invocations prestart the session, for which file and thread count', 
   }
   const started: Array<[string[], string, { threads: number; spinning: boolean }]> = [
     [['fuse', ...pair], ONNX, all],
-    [['fuse', '--ir', 'I', '--vi', 'V', '--out', 'O', '--method=tesg'], ONNX, all],
+    [['fuse', '--ir', path.dirname(pair[0]), '--vi', path.dirname(pair[1]), '--out', 'O', '--method=tesg'], ONNX, all],
     [['fuse', '-o', 'x.png', pair[0], pair[1]], ONNX, all], // inputs not first: not checked, started
     [['fuse', ...pair, '--threads', '1'], ONNX, { threads: 1, spinning: false }],
     [['fuse', ...pair, '--weights', path.join(ROOT, 'weights', 'tesg-v2.1', 'tesg.safetensors')], V21, all],

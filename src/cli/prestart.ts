@@ -28,6 +28,8 @@ export function prestartFromArgv(argv: readonly string[]): void {
   // only delay that error by its load (the error exit waits for it; src/runtime/onnx-thread.ts).
   const [ir, vi] = argv.slice(3, 5);
   if (ir !== undefined && vi !== undefined && !ir.startsWith('-') && !vi.startsWith('-') && !(existsSync(ir) && existsSync(vi))) return;
+  const dirs = [option(argv, '--ir'), option(argv, '--vi')].filter((d): d is string => d !== undefined);
+  if (dirs.some((d) => !existsSync(d))) return; // likewise a missing input folder
   const weights = option(argv, '--weights') ?? DEFAULT_WEIGHTS_FILE;
   // the method as `tesg fuse` picks it
   if ((option(argv, '--method', '-m') ?? defaultFuseMethod()) !== 'tesg') return;

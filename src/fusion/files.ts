@@ -39,10 +39,10 @@ export interface FuseFoldersOptions extends FuseFilesOptions {
   progressTty?: boolean;
   /**
    * Called once the pairs are planned, before any is fused: the stems skipped because their output
-   * exists, and how many pairs will be fused. Throwing stops the run with nothing written (the CLI
+   * exists, those outputs' paths, and how many pairs will be fused. Throwing stops the run with nothing written (the CLI
    * refuses here to resume into a folder another model made, and records the run's start).
    */
-  beforeFusing?: (plan: { skipped: readonly string[]; todo: number }) => Promise<void>;
+  beforeFusing?: (plan: { skipped: readonly string[]; existing: readonly string[]; todo: number }) => Promise<void>;
 }
 
 export interface FuseFoldersReport {
@@ -132,11 +132,16 @@ export async function fuseFolders(irDir: string, viDir: string, outDir: string, 
   const { pairs, unmatched } = await planFolderPairs(irDir, viDir, outDir, opts);
   const report: FuseFoldersReport = { fused: [], skipped: [], failed: [], unmatched };
   const todo = [];
+  const existing: string[] = [];
   for (const item of pairs) {
-    if (item.exists && !opts.overwrite) report.skipped.push(item.stem);
-    else todo.push(item);
+    if (item.exists && !opts.overwrite) {
+      report.skipped.push(item.stem);
+      existing.push(item.out);
+    } else {
+      todo.push(item);
+    }
   }
-  await opts.beforeFusing?.({ skipped: report.skipped, todo: todo.length });
+  await opts.beforeFusing?.({ skipped: report.skipped, existing, todo: todo.length });
   if (todo.length === 0) return report;
   const progress = createProgress({ label: 'fuse', total: todo.length, tty: opts.progressTty });
   for (const item of todo) {

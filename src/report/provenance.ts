@@ -50,6 +50,10 @@ export interface FuseRunRecord {
   sig: string | null;
   fused: number;
   skipped: number;
+  /** `tesg fuse` folder runs: when the run began (ISO 8601), whether it ran with --overwrite, and false until its last pair is done. */
+  started?: string;
+  overwrite?: boolean;
+  finished?: boolean;
   /** Only for outputs of queue jobs: the queue's name and when `tesg queue add` added the jobs (ISO 8601; null if not recorded). */
   queue?: { name: string; added: string | null };
 }
@@ -112,32 +116,57 @@ export async function fuseRunRecord(o: {
   };
 }
 
-/** Whether two records fused alike: the same method, weights bytes (SHA-256) and SIG. */
-export function sameFusion(a: FuseRunRecord, b: FuseRunRecord): boolean {
-  return a.method === b.method && (a.weights?.sha256 ?? null) === (b.weights?.sha256 ?? null) && a.sig === b.sig;
+/**
+ * A record's SIG without its description in words (which tesg versions reword): "built-in SIG v3",
+ * plus any "; caption ..." / "; keywords ..." override, or "SIG cache /path"; '' for none.
+ */
+function sigKey(sig: string | null | undefined): string {
+  return (sig ?? '').replace(/ \([^;]*\)/, '');
 }
 
-/** A record's fusion in a few words: "tesg weights/tesg.safetensors (sha256 0123abcd...), built-in SIG v3", or the method's name. */
+/** Whether two records fused alike: the same method, weights bytes (SHA-256) and SIG (version, overrides or cache). */
+export function sameFusion(a: FuseRunRecord, b: FuseRunRecord): boolean {
+  return a.method === b.method && (a.weights?.sha256 ?? null) === (b.weights?.sha256 ?? null) && sigKey(a.sig) === sigKey(b.sig);
+}
+
+/** A record's fusion in a few words: "tesg weights/tesg.safetensors (sha256 0123abcd...), built-in SIG v3", or "--method max". */
 export function fusionWords(r: FuseRunRecord): string {
   if (!r.weights) return `--method ${r.method}`;
-  const rel = path.relative(process.cwd(), r.weights.file);
+  const rel = path.relative(process.cwd(), r.weights.file ?? '');
   const file = rel.startsWith('..') ? r.weights.file : rel;
-  const sig = r.sig === null ? '' : `, ${r.sig.startsWith('built-in') ? r.sig.split(' (')[0] : r.sig}`;
-  return `${r.method} ${file} (sha256 ${r.weights.sha256 ?? 'unreadable'})${sig}`;
+  const sig = sigKey(r.sig);
+  return `${r.method} ${file} (sha256 ${r.weights.sha256 ?? 'unreadable'})${sig ? `, ${sig}` : ''}`;
 }
 
 /**
  * Folder mode resumes by skipping outputs that exist; that is only right when they were made the same
- * way. Refuses (UsageError, nothing written) when `dir`'s manifest says its latest run fused with
- * another method, other weights bytes or another SIG than `run`: skipping would leave a folder of two
- * models that `tesg eval` scores as one. A folder without a manifest (fused by another tool, or a first
- * run cut short before tesg recorded it) is resumed as before. Errors: readFuseManifest's InputError.
+ * way as this `run`. Refuses (UsageError, nothing written) when `dir`'s manifest says otherwise:
+ *  - its latest run fused differently (another method, weights bytes or SIG), or
+ *  - its latest run was an --overwrite run cut short (it records `started` before its first pair and
+ *    `finished` after its last): outputs in `existing` older than its start were not redone, and an
+ *    earlier run fused differently, so they may be that run's.
+ * Skipping would leave a folder of two models that `tesg eval` scores as one. A folder without a
+ * manifest (fused by another tool, or by a tesg that recorded runs only at their end) is resumed as
+ * before. `existing`: the output files the run would skip. Errors: readFuseManifest's InputError.
  */
-export async function checkResumeInto(dir: string, run: FuseRunRecord, existing: number): Promise<void> {
-  const last = (await readFuseManifest(dir))?.runs.at(-1);
-  if (!last || sameFusion(last, run)) return;
-  throw new UsageError(`${dir}: its ${existing} existing fused image(s) were made by ${fusionWords(last)} (${FUSE_MANIFEST}), not by ${fusionWords(run)}; ` +
-    'pass --overwrite to fuse them again, or give another --out');
+export async function checkResumeInto(dir: string, run: FuseRunRecord, existing: readonly string[]): Promise<void> {
+  const runs = (await readFuseManifest(dir))?.runs ?? [];
+  const last = runs.at(-1);
+  if (!last || existing.length === 0) return;
+  const fix = 'pass --overwrite to fuse them again, or give another --out';
+  if (!sameFusion(last, run)) {
+    throw new UsageError(`${dir}: the latest run recorded in ${FUSE_MANIFEST} fused with ${fusionWords(last)}, not ${fusionWords(run)}, ` +
+      `and ${existing.length} of its images would be kept; ${fix}`);
+  }
+  if (!last.overwrite || last.finished !== false || !last.started) return;
+  const earlier = runs.slice(0, -1).reverse().find((r) => !sameFusion(r, run));
+  if (!earlier) return;
+  const since = Date.parse(last.started);
+  const stale: string[] = [];
+  for (const f of existing) if ((await fs.stat(f)).mtimeMs < since) stale.push(path.basename(f));
+  if (stale.length === 0) return;
+  throw new UsageError(`${dir}: the --overwrite run of ${last.started} (${FUSE_MANIFEST}) was cut short; ${stale.length} image(s) it had not redone ` +
+    `(first: ${stale[0]}) may be from the earlier run with ${fusionWords(earlier)}; ${fix}`);
 }
 
 /**
@@ -190,7 +219,7 @@ export interface MergeOptions {
 
 /**
  * Count outputs of a run in the folder's manifest: the run that `same` picks gets its counts updated
- * (see MergeOptions.counts) and `run.date`, and moves to the end (the latest writer is last, as the
+ * (see MergeOptions.counts), `run.date` and `run.finished` (when set), and moves to the end (the latest writer is last, as the
  * report reads it); when none matches, `run` is appended. Written atomically; concurrent callers on
  * the same folder must be serialised by the caller (the queue holds a Redis lock,
  * src/queue/manifest.ts). Returns the manifest written. Errors: readFuseManifest's InputError (a
@@ -204,7 +233,7 @@ export async function mergeFuseManifest(dir: string, run: FuseRunRecord, same: (
   } else {
     const [earlier] = doc.runs.splice(i, 1);
     const add = (opts.counts ?? 'add') === 'add';
-    doc.runs.push({ ...earlier, date: run.date, fused: add ? earlier.fused + run.fused : run.fused, skipped: add ? earlier.skipped + run.skipped : run.skipped });
+    doc.runs.push({ ...earlier, date: run.date, fused: add ? earlier.fused + run.fused : run.fused, skipped: add ? earlier.skipped + run.skipped : run.skipped, ...(run.finished === undefined ? {} : { finished: run.finished }) });
   }
   await opts.beforeWrite?.();
   await writeFileAtomic(path.join(dir, FUSE_MANIFEST), JSON.stringify(doc, null, 1) + '\n');

@@ -131,7 +131,7 @@ function toOrt(file: string, spec: ValueInfo, feed: Feed): ort.Tensor {
     case 'int64':
       return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(Math.round(Number(v))))), feed.dims);
     case 'uint8':
-      // A Uint8Array (an image's bytes) is copied natively; anything else is clamped by the conversion.
+      // A Uint8Array (an image's bytes) is copied natively; other numbers wrap modulo 256 (Uint8Array.from).
       return new ort.Tensor('uint8', values instanceof Uint8Array ? new Uint8Array(values) : Uint8Array.from(values), feed.dims);
     case 'bool':
       return new ort.Tensor('bool', Uint8Array.from(Array.from(values, (v) => (v ? 1 : 0))), feed.dims);

@@ -91,7 +91,7 @@ export interface Grid {
  * in its class channel (the graph's MaxPool + Equal) and above minScore; box = cell centre * stride
  * minus/plus the four predicted distances (left, top, right, bottom), scaled to image pixels.
  * `cellMax` ([gh, gw], each cell's largest class score) only lets the loop skip cells where no class
- * reaches minScore: the detections are the same with or without it.
+ * reaches minScore: the detections are the same with or without it. A NaN score is never a detection.
  */
 export function decodeCenterNet(heat: Float32Array, wh: Float32Array, g: Grid, opts: DetectOptions = {}, cellMax?: Float32Array): Detection[] {
   const minScore = opts.minScore ?? 0.2;
@@ -100,11 +100,11 @@ export function decodeCenterNet(heat: Float32Array, wh: Float32Array, g: Grid, o
   const { gh, gw, nc } = g;
   for (let y = 0; y < gh; y++) {
     for (let x = 0; x < gw; x++) {
-      if (cellMax && cellMax[y * gw + x] < minScore) continue;
+      if (cellMax && !(cellMax[y * gw + x] >= minScore)) continue;
       const base = (y * gw + x) * nc;
       for (let c = 0; c < nc; c++) {
         const v = heat[base + c];
-        if (v < minScore || (wanted && !wanted[c])) continue;
+        if (!(v >= minScore) || (wanted && !wanted[c])) continue; // NaN (a broken model) is no detection
         if (!isPeak(heat, g, x, y, c, v)) continue;
         const o = (y * gw + x) * 4;
         out.push({

@@ -121,19 +121,19 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
     overwrite: o.overwrite,
     allowMissing: o.allowMissing,
     onFailure: (stem, message) => process.stderr.write(`tesg: failed ${stem}: ${message}\n`),
-    beforeFusing: async ({ skipped, todo }) => {
+    beforeFusing: async ({ skipped, existing, todo }) => {
       const run = await fuseRunRecord({ method, params: common.params, weightsFile, backend, fused: 0, skipped: skipped.length });
-      if (skipped.length > 0) await checkResumeInto(o.out!, run, skipped.length);
+      await checkResumeInto(o.out!, run, existing);
       if (todo === 0) return;
       await mkdir(o.out!, { recursive: true });
-      await appendFuseManifest(o.out!, run);
-      started = run;
+      started = { ...run, started: run.date, overwrite: o.overwrite === true, finished: false };
+      await appendFuseManifest(o.out!, started);
     },
   });
   if (started) {
     const begun = started;
-    const end = { ...begun, date: new Date().toISOString(), fused: report.fused.length, skipped: report.skipped.length };
-    await mergeFuseManifest(o.out, end, (r) => r.date === begun.date && r.command === begun.command, { counts: 'set' });
+    const end = { ...begun, date: new Date().toISOString(), fused: report.fused.length, skipped: report.skipped.length, finished: true };
+    await mergeFuseManifest(o.out, end, (r) => r.started === begun.started && r.command === begun.command, { counts: 'set' });
   }
   const lone = Object.values(report.unmatched).flat();
   if (lone.length > 0) process.stderr.write(`tesg: skipped ${lone.length} file(s) without a partner: ${lone.join(', ')}\n`);
@@ -159,7 +159,7 @@ export function register(program: Command): void {
     .option('--stretch <mode>', `16-bit to 8-bit mapping: ${STRETCH_MODES.join(', ')}`, DEFAULT_STRETCH)
     .option('--gray', 'write the fused gray image (default: colour it with the visible image\'s chroma)')
     .option('--quality <n>', 'JPEG quality 1..100', String(DEFAULT_JPEG_QUALITY))
-    .option('--overwrite', 'folder mode: redo outputs that already exist (default: skip them, so reruns resume)')
+    .option('--overwrite', 'folder mode: redo outputs that already exist (default: skip them, so reruns resume; refused when tesg-fuse.json says another method, weights or SIG made them)')
     .option('--allow-missing', 'folder mode: fuse the complete pairs and list files without a partner, instead of failing')
     .option('--sig-version <v>', 'tesg method: built-in SIG v1 | v2 | v3 (default: the one the weights were trained with; v1 for tesg-v1)')
     .option('--sig <dir>', 'tesg method: read M and F_t from this SIG cache (`tesg sig --out DIR` on the same images) instead of running the SIG')
