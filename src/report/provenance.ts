@@ -147,13 +147,13 @@ export function fusionWords(r: FuseRunRecord): string {
  *    earlier run fused differently, so they may be that run's.
  * Skipping would leave a folder of two models that `tesg eval` scores as one. A folder without a
  * manifest (fused by another tool, or by a tesg that recorded runs only at their end) is resumed as
- * before. `existing`: the output files the run would skip. Errors: readFuseManifest's InputError.
+ * before. `existing`: the output files the run would skip; `fix`: what the message tells the user to do.
+ * Errors: readFuseManifest's InputError.
  */
-export async function checkResumeInto(dir: string, run: FuseRunRecord, existing: readonly string[]): Promise<void> {
+export async function checkResumeInto(dir: string, run: FuseRunRecord, existing: readonly string[], fix = 'pass --overwrite to fuse them again, or give another --out'): Promise<void> {
   const runs = (await readFuseManifest(dir))?.runs ?? [];
   const last = runs.at(-1);
   if (!last || existing.length === 0) return;
-  const fix = 'pass --overwrite to fuse them again, or give another --out';
   if (!sameFusion(last, run)) {
     throw new UsageError(`${dir}: the latest run recorded in ${FUSE_MANIFEST} fused with ${fusionWords(last)}, not ${fusionWords(run)}, ` +
       `and ${existing.length} of its images would be kept; ${fix}`);
