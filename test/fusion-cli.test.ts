@@ -55,7 +55,7 @@ test('folder mode does not resume into a folder another model made: one line nam
   const manifest = readFileSync(path.join(out, 'tesg-fuse.json'));
   rmSync(path.join(out, '00537D.png')); // a pair left to do: without the check it would be fused by the other method
   const other = await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'average');
-  assertOneLineError(other, new RegExp(`^tesg: error: ${out.replace(/[/.]/g, '\\$&')}: the latest run recorded in tesg-fuse\\.json fused with --method max, not --method average, and 1 of its images would be kept; pass --overwrite to fuse them again, or give another --out$`));
+  assertOneLineError(other, new RegExp(`^tesg: error: ${out.replace(/[/.]/g, '\\$&')}: the latest run recorded in tesg-fuse\\.json fused with --method max, not --method average, and 1 existing image\\(s\\) would be kept; pass --overwrite to fuse them again, or give another --out$`));
   assert.deepEqual(readdirSync(out).sort(), ['01102N.png', 'tesg-fuse.json'], 'nothing fused');
   assert.deepEqual(readFileSync(path.join(out, 'tesg-fuse.json')), manifest, 'manifest untouched');
   // the same method resumes (the missing pair only); another one with --overwrite redoes both
@@ -86,6 +86,8 @@ test('a folder run records itself before its first pair: cut short, it resumes; 
   await fuseOne('01102N', 'average');
   assertOneLineError(await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'average'),
     /: the --overwrite run of \S+ \(tesg-fuse\.json\) was cut short; 1 image\(s\) it had not redone \(first: 00537D\.png\) may be from the earlier run with --method max; pass --overwrite/);
+  assertOneLineError(await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'max'),
+    /: the latest run recorded in tesg-fuse\.json fused with --method average \(cut short after 0 image\(s\); images of earlier runs may remain\), not --method max, and 2 existing/);
   assert.match((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'average', '--overwrite')).stdout, /fused 2, skipped 0 existing/);
   assert.match((await tesg('fuse', '--ir', IR, '--vi', VI, '--out', out, '--method', 'average')).stdout, /fused 0, skipped 2 existing/);
 });

@@ -43,6 +43,8 @@ export interface FuseFoldersOptions extends FuseFilesOptions {
    * refuses here to resume into a folder another model made, and records the run's start).
    */
   beforeFusing?: (plan: { skipped: readonly string[]; existing: readonly string[]; todo: number }) => Promise<void>;
+  /** Called after each pair (fused or failed) with the report so far, before the next begins. */
+  afterPair?: (report: Readonly<FuseFoldersReport>) => Promise<void>;
 }
 
 export interface FuseFoldersReport {
@@ -154,6 +156,7 @@ export async function fuseFolders(irDir: string, viDir: string, outDir: string, 
       opts.onFailure?.(item.stem, err.message);
     }
     progress.tick(1, item.stem);
+    await opts.afterPair?.(report);
   }
   progress.done();
   return report;

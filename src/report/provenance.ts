@@ -155,8 +155,9 @@ export async function checkResumeInto(dir: string, run: FuseRunRecord, existing:
   const last = runs.at(-1);
   if (!last || existing.length === 0) return;
   if (!sameFusion(last, run)) {
-    throw new UsageError(`${dir}: the latest run recorded in ${FUSE_MANIFEST} fused with ${fusionWords(last)}, not ${fusionWords(run)}, ` +
-      `and ${existing.length} of its images would be kept; ${fix}`);
+    const cut = last.finished === false ? ` (cut short after ${last.fused} image(s)${last.overwrite ? '; images of earlier runs may remain' : ''})` : '';
+    throw new UsageError(`${dir}: the latest run recorded in ${FUSE_MANIFEST} fused with ${fusionWords(last)}${cut}, not ${fusionWords(run)}, ` +
+      `and ${existing.length} existing image(s) would be kept; ${fix}`);
   }
   if (!last.overwrite || last.finished !== false || !last.started) return;
   const earlier = runs.slice(0, -1).reverse().find((r) => !sameFusion(r, run));

@@ -116,6 +116,12 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
   const weightsFile = method === 'tesg' ? (o.weights ?? DEFAULT_WEIGHTS_FILE) : undefined;
   const backend = weightsFile ? chooseBackend(weightsFile, o.backend) : undefined;
   let started: FuseRunRecord | undefined;
+  let lastCount = performance.now();
+  const recordCount = async (fused: number, skipped: number, finished: boolean) => {
+    const begun = started!;
+    const now = { ...begun, date: new Date().toISOString(), fused, skipped, finished };
+    await mergeFuseManifest(o.out!, now, (r) => r.started === begun.started && r.command === begun.command, { counts: 'set' });
+  };
   const report = await fuseFolders(o.ir, o.vi, o.out, {
     ...common,
     overwrite: o.overwrite,
@@ -129,12 +135,14 @@ async function runFuse(irArg: string | undefined, viArg: string | undefined, o: 
       started = { ...run, started: run.date, overwrite: o.overwrite === true, finished: false };
       await appendFuseManifest(o.out!, started);
     },
+    // the count so far, at most once a second: a run killed midway still says how far it got
+    afterPair: async (so) => {
+      if (performance.now() - lastCount < 1000) return;
+      await recordCount(so.fused.length, so.skipped.length, false);
+      lastCount = performance.now();
+    },
   });
-  if (started) {
-    const begun = started;
-    const end = { ...begun, date: new Date().toISOString(), fused: report.fused.length, skipped: report.skipped.length, finished: true };
-    await mergeFuseManifest(o.out, end, (r) => r.started === begun.started && r.command === begun.command, { counts: 'set' });
-  }
+  if (started) await recordCount(report.fused.length, report.skipped.length, true);
   const lone = Object.values(report.unmatched).flat();
   if (lone.length > 0) process.stderr.write(`tesg: skipped ${lone.length} file(s) without a partner: ${lone.join(', ')}\n`);
   process.stdout.write(`fused ${report.fused.length}, skipped ${report.skipped.length} existing, failed ${report.failed.length} -> ${o.out}\n`);
@@ -150,7 +158,7 @@ export function register(program: Command): void {
     .description('fuse an infrared and a visible image, or two folders of them paired by file name')
     .argument('[ir]', 'infrared image (PNG, JPEG, TIFF or BMP)')
     .argument('[vi]', 'visible image, same size')
-    .option('-o, --out <path>', 'output: a .png/.jpg file for one pair, a folder for --ir/--vi (writes <stem>.png)')
+    .option('-o, --out <path>', 'output: a .png/.jpg file for one pair, a folder for --ir/--vi (writes <stem>.png); missing folders are created')
     .option('--ir <dir>', 'folder of infrared images')
     .option('--vi <dir>', 'folder of visible images (paired with --ir by name stem; extensions may differ)')
     .option('-m, --method <name>', `fusion method: ${fusionMethodNames().join(', ')} (default: tesg with the shipped weights; ${DEFAULT_FUSION_METHOD} where there are none)`)
@@ -159,7 +167,7 @@ export function register(program: Command): void {
     .option('--stretch <mode>', `16-bit to 8-bit mapping: ${STRETCH_MODES.join(', ')}`, DEFAULT_STRETCH)
     .option('--gray', 'write the fused gray image (default: colour it with the visible image\'s chroma)')
     .option('--quality <n>', 'JPEG quality 1..100', String(DEFAULT_JPEG_QUALITY))
-    .option('--overwrite', 'folder mode: redo outputs that already exist (default: skip them, so reruns resume; refused when tesg-fuse.json says another method, weights or SIG made them)')
+    .option('--overwrite', 'folder mode: redo outputs that already exist. Without it they are skipped, so reruns resume, and a rerun with another method, weights or SIG than the folder\'s tesg-fuse.json records is refused')
     .option('--allow-missing', 'folder mode: fuse the complete pairs and list files without a partner, instead of failing')
     .option('--sig-version <v>', 'tesg method: built-in SIG v1 | v2 | v3 (default: the one the weights were trained with; v1 for tesg-v1)')
     .option('--sig <dir>', 'tesg method: read M and F_t from this SIG cache (`tesg sig --out DIR` on the same images) instead of running the SIG')
