@@ -137,7 +137,7 @@ describe('queue: 12 pairs, 3 workers, then idempotent re-adding', { skip }, () =
 
     // --skip-existing counts existing outputs as fused without a look: only when the folder's record agrees
     await assert.rejects(enqueueFolder({ redis: redis.url, ir: IR, vi: VI, out: OUT, method: 'max', skipExisting: true }),
-      /the latest run recorded in tesg-fuse\.json fused with --method average, not --method max, and 12 of its images would be kept; drop --skip-existing to fuse them again/);
+      /the latest run recorded in tesg-fuse\.json fused with --method average, not --method max, and 12 existing image\(s\) would be kept; drop --skip-existing to fuse them again/);
     const skipping = await enqueueFolder({ redis: redis.url, ir: IR, vi: VI, out: REF, method: 'average', skipExisting: true });
     assert.deepEqual([skipping.added.length, skipping.fused.length], [0, 12], 'tesg fuse made REF with average');
   });
