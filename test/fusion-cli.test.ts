@@ -174,6 +174,9 @@ test('folder errors: unmatched files listed (or skipped with --allow-missing); s
   assertOneLineError(r, /1 of 2 pairs failed \(first: size mismatch: .*ir\/01102N\.png is 640x480 but .*vi\/01102N\.jpg is 320x240/);
   assert.match(r.stderr, /skipped 1 file\(s\) without a partner: lonely\.png/);
   assert.deepEqual(readdirSync(path.join(tmp, 'o2')).sort(), ['00537D.png', 'tesg-fuse.json'], 'the good pair is still written');
+  const empty = path.join(tmp, 'empty');
+  mkdirSync(empty);
+  assertOneLineError(await tesg('fuse', '--ir', empty, '--vi', vi, '--out', path.join(tmp, 'o3')), new RegExp(`^tesg: error: ${empty.replace(/[/.]/g, '\\$&')}: no images here \\(png jpg jpeg bmp tif tiff\\); give the --ir folder that holds them$`));
 });
 
 test('network options with a classic method are named as ignored; tesg --version prints package.json\'s version', async () => {

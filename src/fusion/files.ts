@@ -115,6 +115,10 @@ export async function planFolderPairs(
     if (await sameFolder(outDir, dir)) throw new UsageError(`the output folder ${outDir} is the ${name} input folder; choose another --out`);
   }
   const { matched, unmatched } = await pairByStem({ ir: irDir, vi: viDir });
+  for (const [key, flag, dir] of [['ir', '--ir', irDir], ['vi', '--vi', viDir]] as const) {
+    // an empty side would otherwise read as "N files without a partner" from the other side
+    if (matched.length === 0 && !unmatched[key]?.length) throw new InputError(dir, `no images here (png jpg jpeg bmp tif tiff); give the ${flag} folder that holds them`);
+  }
   const lone = countUnmatched(unmatched);
   if (lone > 0 && !opts.allowMissing) {
     throw new MismatchError(`${lone} file(s) without a partner of the same name stem (${describeUnmatched(unmatched)}); add or rename them, or pass --allow-missing to fuse the rest`);
