@@ -3,10 +3,11 @@ import path from 'node:path';
 import type { JobsOptions } from 'bullmq';
 import { UsageError } from '../errors.js';
 import { getFusionMethod, planFolderPairs, type FolderPair } from '../fusion/index.js';
-import { chooseBackend, defaultFuseMethod, weightsFileOf } from '../fusion/tesg-method.js';
+import { defaultFuseMethod } from '../fusion/tesg-method.js';
 import { DEFAULT_STRETCH, type Stretch16 } from '../image/depth16.js';
 import { DEFAULT_JPEG_QUALITY } from '../image/write.js';
-import { checkResumeInto, commandLine, fuseRunRecord } from '../report/provenance.js';
+import { checkResumeInto, commandLine } from '../report/provenance.js';
+import { jobFuseRecord } from './manifest.js';
 import { createProgress } from '../util/progress.js';
 import { JOB_FORMAT, jobId, pairHash, type JobFuseOptions, type PairJob } from './job.js';
 import { ensureTesgMethod } from './methods.js';
@@ -94,9 +95,7 @@ export async function enqueueFolder(opts: EnqueueOptions): Promise<EnqueueReport
   const { pairs, unmatched } = await planFolderPairs(ir, vi, out, { ...fuse, allowMissing: opts.allowMissing });
   if (opts.skipExisting) {
     // outputs counted as fused without a look: only when the folder's record says they were made this way
-    const weightsFile = method === 'tesg' ? weightsFileOf(fuse.params) : undefined;
-    const backend = weightsFile ? chooseBackend(weightsFile, typeof fuse.params.backend === 'string' ? fuse.params.backend : undefined) : undefined;
-    const run = await fuseRunRecord({ method, params: fuse.params, weightsFile, backend, fused: 0, skipped: 0 });
+    const run = await jobFuseRecord(fuse, 0);
     await checkResumeInto(out, run, pairs.filter((p) => p.exists).map((p) => p.out), 'drop --skip-existing to fuse them again, or give another --out');
   }
   const queueName = opts.queue ?? DEFAULT_QUEUE;

@@ -45,15 +45,19 @@ export function runOutputsKey(dir: string, run: FuseRunRecord): string {
 
 /** The manifest entry of a pair job as `tesg fuse` would write it for one image, with the job's `queue add` command and time. */
 export async function pairJobRecord(d: PairJob, queue: string): Promise<FuseRunRecord> {
-  const { method, params } = d.fuse;
-  const weightsFile = method === 'tesg' ? weightsFileOf(params) : undefined;
-  const backend = weightsFile ? chooseBackend(weightsFile, typeof params.backend === 'string' ? params.backend : undefined) : undefined;
-  const run = await fuseRunRecord({ method, params, weightsFile, backend, fused: 1, skipped: 0 });
+  const run = await jobFuseRecord(d.fuse, 1);
   return {
     ...run,
     command: typeof d.run?.command === 'string' ? d.run.command : 'tesg queue add (command not recorded by this job)',
     queue: { name: queue, added: typeof d.run?.added === 'string' ? d.run.added : null },
   };
+}
+
+/** The record of `fused` outputs made with a job's fuse options (weights and backend resolved as `tesg fuse` does). */
+export async function jobFuseRecord({ method, params }: Pick<PairJob['fuse'], 'method' | 'params'>, fused: number): Promise<FuseRunRecord> {
+  const weightsFile = method === 'tesg' ? weightsFileOf(params) : undefined;
+  const backend = weightsFile ? chooseBackend(weightsFile, typeof params.backend === 'string' ? params.backend : undefined) : undefined;
+  return fuseRunRecord({ method, params, weightsFile, backend, fused, skipped: 0 });
 }
 
 /** What makes two records one entry: the same `queue add` with the same settings and tesg version. */
