@@ -2,6 +2,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { MSRS_DETECTION_CLASSES, MSRS_SEGMENTATION_CLASSES, type ClassMapName } from './classes.js';
 import { DETECTOR_ID, type DetectionRow } from './detect.js';
+import { pairedDetectionMarkdown, type DetectionPaired } from './paired.js';
 import { downstreamCsv, downstreamMarkdown, type TableColumn } from './table.js';
 
 /** Table 2 / Table 3 output: Markdown to print, CSV and JSON files written atomically. */
@@ -32,8 +33,11 @@ export function detectionMarkdown(rows: DetectionRow[]): string {
   );
 }
 
-export async function writeDetectionReport(outDir: string, rows: DetectionRow[], caption: string, settings: object): Promise<string[]> {
-  const md = `${caption}\n\n${detectionMarkdown(rows)}\n\nWall time per method (read + detect + score): ${rows.map((r) => `${r.method} ${r.seconds.toFixed(1)} s`).join(', ')}\n`;
+/** detection.md, .csv and .json in `outDir` (atomic writes); with `paired`, its table goes into the .md and the .json too. */
+export async function writeDetectionReport(outDir: string, rows: DetectionRow[], caption: string, settings: object, paired?: DetectionPaired): Promise<string[]> {
+  const md =
+    `${caption}\n\n${detectionMarkdown(rows)}\n\nWall time per method (read + detect + score): ${rows.map((r) => `${r.method} ${r.seconds.toFixed(1)} s`).join(', ')}\n` +
+    (paired ? `\n${pairedDetectionMarkdown(paired)}\n` : '');
   const perClassCols = MSRS_DETECTION_CLASSES.flatMap((c) => [`AP50_${c}`, `AP50:95_${c}`, `P_${c}`, `R_${c}`, `GT_${c}`]);
   const csv = downstreamCsv(
     ['mAP50', 'mAP75', 'mAP50_95', 'precision', 'recall', 'images', 'seconds', ...perClassCols],
@@ -45,7 +49,7 @@ export async function writeDetectionReport(outDir: string, rows: DetectionRow[],
       ],
     })),
   );
-  const json = JSON.stringify({ caption, settings, detector: DETECTOR_ID, classes: MSRS_DETECTION_CLASSES, rows }, null, 1);
+  const json = JSON.stringify({ caption, settings, detector: DETECTOR_ID, classes: MSRS_DETECTION_CLASSES, rows, ...(paired ? { paired } : {}) }, null, 1);
   const files = ['detection.md', 'detection.csv', 'detection.json'].map((f) => path.join(outDir, f));
   await writeFileAtomic(files[0], md);
   await writeFileAtomic(files[1], csv);

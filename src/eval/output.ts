@@ -1,7 +1,7 @@
 /**
  * Files `tesg eval` writes into --out, each atomically (temp + rename): per-image.csv (one row per
  * image and method), per-image.json (the same values plus the means, the folders and what was
- * skipped) and summary.md (the printed table). Non-finite values are "inf"/"nan" in the CSV and
+ * skipped, and the paired comparison with --baseline) and summary.md (the printed table, and the comparison). Non-finite values are "inf"/"nan" in the CSV and
  * null in the JSON (JSON has no Infinity).
  */
 import path from 'node:path';
@@ -42,6 +42,7 @@ export function perImageJson(r: EvalResult): string {
     means: Object.fromEntries(r.summary.map((row) => [row.method, row.means])),
     images: r.images.flatMap((img) => r.methods.map((method) => ({ image: img.stem, method, ...img.rows[method] }))),
     skipped: r.skipped,
+    ...(r.paired ? { paired: r.paired } : {}),
   };
   return JSON.stringify(doc, null, 1) + '\n';
 }
@@ -55,6 +56,6 @@ export async function writeEvalOutputs(r: EvalResult, outDir: string): Promise<{
   };
   await writeFileAtomic(files.csv, perImageCsv(r));
   await writeFileAtomic(files.json, perImageJson(r));
-  await writeFileAtomic(files.table, `${r.caption}\n\n${r.table}\n`);
+  await writeFileAtomic(files.table, `${r.caption}\n\n${r.table}\n${r.pairedTable ? `\n${r.pairedTable}\n` : ''}`);
   return files;
 }

@@ -8,6 +8,7 @@ import { DEFAULT_METRIC_NAMES, METRICS, findMetric } from '../metrics/index.js';
 import { countUnmatched, describeUnmatched, pairWithDerived } from '../util/pairing.js';
 import { createProgress } from '../util/progress.js';
 import { scoreStems } from './pool.js';
+import { pairedComparison, pairedMarkdown, type BootstrapOptions, type PairedComparison } from './paired.js';
 import { markdownTable, meanRows, type SummaryRow } from './table.js';
 import { writeEvalOutputs } from './output.js';
 import { describeLacking, skippedStemCount } from './skipped.js';
@@ -36,6 +37,13 @@ export interface EvalOptions {
   html?: boolean;
   /** The command line the HTML report records (default: this process's arguments). */
   command?: string;
+  /**
+   * A row (a --fused name, or IR / VI with sources) to compare every other row with, image by image
+   * (./paired.ts): mean difference, bootstrap interval, images better / worse.
+   */
+  baseline?: string;
+  /** Resamples, seed and level of that comparison (default 1000, 1, 0.95). */
+  bootstrap?: BootstrapOptions;
 }
 
 export interface EvalSkipped {
@@ -59,6 +67,9 @@ export interface EvalResult {
   summary: SummaryRow[];
   caption: string;
   table: string;
+  /** With `baseline`: the paired comparison and its Markdown (also in summary.md and per-image.json). */
+  paired?: PairedComparison;
+  pairedTable?: string;
   skipped: EvalSkipped;
   seconds: number;
   workers: number;
@@ -87,6 +98,13 @@ function checkOptions(o: EvalOptions): string[] {
     return m.name;
   });
   if (names.length === 0) throw new UsageError('--metrics is empty');
+  if (o.baseline !== undefined) {
+    const rows = [...(o.sources ? ['IR', 'VI'] : []), ...o.fused.map((f) => f.name)];
+    if (!rows.includes(o.baseline)) {
+      throw new UsageError(`--baseline '${o.baseline}' is not a row; give one of ${rows.join(', ')}${o.sources ? '' : ' (IR and VI need --sources)'}`);
+    }
+    if (rows.length < 2) throw new UsageError(`--baseline '${o.baseline}' needs at least one other row to compare with`);
+  }
   return [...new Set(names)];
 }
 
@@ -174,6 +192,10 @@ export async function evaluateFolders(o: EvalOptions): Promise<EvalResult> {
     seconds: 0,
     workers,
   };
+  if (o.baseline !== undefined) {
+    result.paired = pairedComparison(images, methods, o.baseline, metrics, o.bootstrap);
+    result.pairedTable = pairedMarkdown(result.paired);
+  }
   result.files = await writeEvalOutputs(result, o.out);
   if (o.html) {
     // Loaded only when asked: the report pulls in Vega and writes images.

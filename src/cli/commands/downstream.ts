@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { ClassMapName } from '../../downstream/classes.js';
-import { DEFAULT_DETECTION_OPTIONS, runDetection, type DetectionMethod } from '../../downstream/detect.js';
+import { DEFAULT_DETECTION_OPTIONS, readLabelSet, runDetection, type DetectionMethod } from '../../downstream/detect.js';
+import { pairedDetection, pairedDetectionMarkdown } from '../../downstream/paired.js';
 import { detectionCaption, detectionMarkdown, writeDetectionReport } from '../../downstream/report.js';
 import { torchUnavailableReason } from '../../runtime/torch.js';
 import { DEFAULT_SEGMENT, readSegmentationResults, runSegmentation, writeSegmentationTable } from '../../downstream/segrun.js';
@@ -43,6 +44,9 @@ interface DetectCli {
   scoreThreshold: number;
   minScore: number;
   inputLong: number;
+  baseline?: string;
+  resamples: number;
+  seed: number;
 }
 
 async function detect(o: DetectCli): Promise<void> {
@@ -61,6 +65,8 @@ async function detect(o: DetectCli): Promise<void> {
   const names = methods.map((m) => m.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new UsageError(`method name '${dup}' given twice; names must differ`);
+  if (o.baseline !== undefined && !names.includes(o.baseline)) throw new UsageError(`--baseline '${o.baseline}' is not a method; give one of ${names.join(', ')}`);
+  if (o.baseline !== undefined && names.length < 2) throw new UsageError(`--baseline '${o.baseline}' needs at least one other method to compare with`);
   if (o.classMap !== 'merged' && o.classMap !== 'strict') throw new UsageError(`--class-map: expected merged or strict, got '${o.classMap}'`);
   const settings = {
     ...DEFAULT_DETECTION_OPTIONS,
@@ -73,8 +79,14 @@ async function detect(o: DetectCli): Promise<void> {
   checkOutputPath(o.out, 'folder', '--out takes a folder (created if missing) for detection.md, .csv and .json');
   const rows = await runDetection({ ...settings, labelsDir: o.labels, methods });
   const caption = detectionCaption(settings.classMap, settings.scoreThreshold, rows[0]?.images ?? 0);
-  const files = await writeDetectionReport(o.out, rows, caption, { ...settings, labels: o.labels });
-  process.stdout.write(`${caption}\n\n${detectionMarkdown(rows)}\n`);
+  let paired;
+  if (o.baseline !== undefined) {
+    const labels = await readLabelSet(o.labels);
+    const score = { classCount: labels.classNames.length, scoreThreshold: settings.scoreThreshold };
+    paired = pairedDetection(rows, labels.gt, o.baseline, score, { resamples: o.resamples, seed: o.seed });
+  }
+  const files = await writeDetectionReport(o.out, rows, caption, { ...settings, labels: o.labels }, paired);
+  process.stdout.write(`${caption}\n\n${detectionMarkdown(rows)}\n${paired ? `\n${pairedDetectionMarkdown(paired)}\n` : ''}`);
   process.stderr.write(`wall time: ${rows.map((r) => `${r.method} ${r.seconds.toFixed(1)} s`).join(', ')}; wrote ${files.join(', ')}\n`);
 }
 
@@ -139,6 +151,9 @@ export function register(program: Command): void {
     .option('--score-threshold <s>', 'score for precision/recall (the detector default)', num('--score-threshold', 0, 1), DEFAULT_DETECTION_OPTIONS.scoreThreshold)
     .option('--min-score <s>', 'lowest score kept for mAP', num('--min-score', 0.001, 1), DEFAULT_DETECTION_OPTIONS.minScore)
     .option('--input-long <px>', 'detector input long side (multiple of 32)', num('--input-long', 64, 4096, true), DEFAULT_DETECTION_OPTIONS.inputLong)
+    .option('--baseline <name>', 'also compare every other method with this one: mAP difference and its 95 % bootstrap interval over the labelled images')
+    .option('--resamples <n>', 'bootstrap resamples for --baseline', num('--resamples', 1, 1e6, true), 1000)
+    .option('--seed <n>', 'seed of those resamples', num('--seed', 0, 0xffffffff, true), 1)
     .action(detect);
   ds.command('segment')
     .description("train a small U-Net on one method's training images with the 9 MSRS classes and score IoU on test pairs")

@@ -22,6 +22,9 @@ interface EvalCliOptions {
   metrics?: string;
   workers: string;
   html?: boolean;
+  baseline?: string;
+  resamples: string;
+  seed: string;
 }
 
 function parseFused(value: string, previous: FusedFolder[] | undefined): FusedFolder[] {
@@ -33,6 +36,12 @@ function parseFused(value: string, previous: FusedFolder[] | undefined): FusedFo
 function parseWorkers(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--workers must be a positive integer, got '${value}'`);
+  return n;
+}
+
+function parseCount(flag: string, value: string, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > 0xffffffff) throw new UsageError(`${flag} must be an integer >= ${min}, got '${value}'`);
   return n;
 }
 
@@ -50,9 +59,11 @@ async function runEval(o: EvalCliOptions): Promise<void> {
     metrics: o.metrics?.split(',').filter((s) => s.trim() !== ''),
     workers,
     html: o.html,
+    baseline: o.baseline,
+    bootstrap: { resamples: parseCount('--resamples', o.resamples), seed: parseCount('--seed', o.seed, 0) },
   });
   for (const line of skippedLines(result.skipped, o.fused ?? [])) process.stderr.write(`${line}\n`);
-  process.stdout.write(`${result.caption}\n\n${result.table}\n`);
+  process.stdout.write(`${result.caption}\n\n${result.table}\n${result.pairedTable ? `\n${result.pairedTable}\n` : ''}`);
   process.stderr.write(
     `scored ${result.images.length} image(s) x ${result.methods.length} row(s) in ${result.seconds.toFixed(1)} s ` +
       `(${result.workers} worker${result.workers > 1 ? 's' : ''}); wrote ${Object.values(result.files ?? {}).join(', ')}\n`,
@@ -76,6 +87,9 @@ export function register(program: Command): void {
         .join(', ')}`,
     )
     .option('--workers <n>', 'worker threads for scoring (1 = main thread)', String(os.availableParallelism()))
+    .option('--baseline <name>', 'also compare every other row with this one image by image: mean difference, 95 % bootstrap interval, images better / worse (in summary.md and per-image.json)')
+    .option('--resamples <n>', 'bootstrap resamples of the images for --baseline', '1000')
+    .option('--seed <n>', 'seed of those resamples', '1')
     .option('--html', 'also write report.html beside summary.md: the table, per-metric distribution plots, a sortable gallery with a synchronized full-size zoom (images in report_files/)')
     .addHelpText(
       'after',
