@@ -16,6 +16,36 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { sha256OfFile } from '../util/file-hash.js';
 
 export const FUSE_MANIFEST = 'tesg-fuse.json';
+/** The lock (a folder, proper-lockfile's mkdir lock) held while a process reads, changes and writes a folder's manifest. */
+export const FUSE_MANIFEST_LOCK = '.tesg-fuse.json.lock';
+
+/**
+ * Runs `update` (a read-modify-write of `dir`'s manifest) while holding the folder's manifest lock, so
+ * that a `tesg fuse` and a `tesg worker` (or two of either) updating the same folder at the same
+ * moment cannot drop each other's change. proper-lockfile: an atomic mkdir, its mtime refreshed while
+ * held, taken over when older than 10 s (a process killed while holding it), removed on exit.
+ * Waits up to about 15 s for another holder. Errors: InputError naming the lock when it cannot be
+ * taken (another process keeps holding it, or the folder is not writable); update's own errors.
+ */
+export async function withManifestLock<T>(dir: string, update: () => Promise<T>): Promise<T> {
+  const lockPath = path.join(dir, FUSE_MANIFEST_LOCK);
+  // Loaded here, not at the top: a single-pair `tesg fuse` (the cold-start path) never writes a manifest.
+  const { default: lockfile } = await import('proper-lockfile');
+  let release: () => Promise<void>;
+  try {
+    await fs.mkdir(dir, { recursive: true }); // as writeFileAtomic would: the lock lives in the folder
+    release = await lockfile.lock(dir, { lockfilePath: lockPath, realpath: false, stale: 10_000, update: 2_000, retries: { retries: 60, factor: 1.2, minTimeout: 20, maxTimeout: 500 } });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ELOCKED' ? 'another tesg process keeps holding it' : (e.code ?? e.message);
+    throw new InputError(lockPath, `cannot lock the fuse manifest (${why}); if no tesg process writes into ${dir}, remove this folder and rerun`);
+  }
+  try {
+    return await update();
+  } finally {
+    await release().catch(() => undefined); // taken over as stale meanwhile: nothing of ours left to remove
+  }
+}
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -203,9 +233,11 @@ export async function readFuseManifest(dir: string): Promise<FuseManifest | null
  * mix settings). Errors: readFuseManifest's InputError (the file is left as it is).
  */
 export async function appendFuseManifest(dir: string, run: FuseRunRecord): Promise<void> {
-  const doc = (await readFuseManifest(dir)) ?? { tool: 'tesg fuse', runs: [] };
-  doc.runs.push(run);
-  await writeFileAtomic(path.join(dir, FUSE_MANIFEST), JSON.stringify(doc, null, 1) + '\n');
+  await withManifestLock(dir, async () => {
+    const doc = (await readFuseManifest(dir)) ?? { tool: 'tesg fuse', runs: [] };
+    doc.runs.push(run);
+    await writeFileAtomic(path.join(dir, FUSE_MANIFEST), JSON.stringify(doc, null, 1) + '\n');
+  });
 }
 
 export interface MergeOptions {
@@ -221,12 +253,17 @@ export interface MergeOptions {
 /**
  * Count outputs of a run in the folder's manifest: the run that `same` picks gets its counts updated
  * (see MergeOptions.counts), `run.date` and `run.finished` (when set), and moves to the end (the latest writer is last, as the
- * report reads it); when none matches, `run` is appended. Written atomically; concurrent callers on
- * the same folder must be serialised by the caller (the queue holds a Redis lock,
- * src/queue/manifest.ts). Returns the manifest written. Errors: readFuseManifest's InputError (a
- * damaged or foreign file is left as it is, never replaced), beforeWrite's.
+ * report reads it); when none matches, `run` is appended. Written atomically, under the folder's
+ * manifest lock (withManifestLock), so concurrent processes on one folder keep every update; the queue
+ * also holds its Redis lock (src/queue/manifest.ts). Returns the manifest written. Errors:
+ * readFuseManifest's InputError (a damaged or foreign file is left as it is, never replaced),
+ * withManifestLock's, beforeWrite's.
  */
 export async function mergeFuseManifest(dir: string, run: FuseRunRecord, same: (earlier: FuseRunRecord) => boolean, opts: MergeOptions = {}): Promise<FuseManifest> {
+  return withManifestLock(dir, () => mergeUnlocked(dir, run, same, opts));
+}
+
+async function mergeUnlocked(dir: string, run: FuseRunRecord, same: (earlier: FuseRunRecord) => boolean, opts: MergeOptions): Promise<FuseManifest> {
   const doc: FuseManifest = (await readFuseManifest(dir)) ?? { tool: 'tesg fuse', runs: [] };
   const i = doc.runs.findIndex(same);
   if (i < 0) {
