@@ -80,6 +80,10 @@ test('tesg sig on the bundled samples, then again: the second run skips both pai
   const second = await tesgOk(...args);
   assert.match(second.stderr, /2 of 2 pairs already cached/);
   assert.equal((await stat(path.join(out, 'text', '01102N.json'))).mtimeMs, before);
+  // --overwrite (tesg fuse's name for it) recomputes them, as --force does.
+  const third = await tesgOk(...args, '--overwrite');
+  assert.doesNotMatch(third.stderr, /already cached/);
+  assert.ok((await stat(path.join(out, 'text', '01102N.json'))).mtimeMs > before, 'rewritten');
   // A user keyword the detector cannot find is refused before any work.
   assertOneLineError(await tesg(...args, '--keyword', 'zeppelin', '--force'), /zeppelin/);
 });

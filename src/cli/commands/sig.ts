@@ -24,6 +24,8 @@ interface SigCli {
   captions?: string;
   allowMissing?: boolean;
   force?: boolean;
+  /** The same as force, under the name `tesg fuse` uses for the same job. */
+  overwrite?: boolean;
   sd?: string;
   captioner?: string;
   sigVersion: string;
@@ -42,10 +44,11 @@ export function register(program: Command): void {
     .option('--captions <file>', 'per-stem captions: JSON {"stem": "caption"} or TSV stem<TAB>caption[<TAB>kw,kw]')
     .option('--allow-missing', 'process the complete pairs and list the files without a partner, instead of stopping')
     .option('--force', 'recompute entries that are already in the cache')
+    .option('--overwrite', 'the same as --force (the name tesg fuse uses)')
     .option('--sd <dir>', 'paper-faithful masks and text embedding from a Stable Diffusion ONNX export folder (docs/onnx-sig.md)')
     .option('--captioner <dir>', 'paper-faithful captions from a BLIP / ViT-GPT2 ONNX export folder (docs/onnx-sig.md)')
     .option('--sig-version <v>', `built-in SIG: v3 (detector + IR warm objects, at night weak boxes confirmed by a second sighting, tighter ellipses, grown warm objects; what the default tesg-v2.2 was trained with) | v2 (detector + IR warm objects; tesg-v2 and tesg-v2.1) | v1 (detector only; tesg-v1)`, DEFAULT_SIG_VERSION)
-    .action(async (o: SigCli) => sig(o));
+    .action(async (o: SigCli) => sig({ ...o, force: o.force || o.overwrite }));
 }
 
 async function sig(o: SigCli): Promise<void> {
