@@ -28,30 +28,47 @@ test('quantiles interpolate as numpy.quantile (linear): values checked with nump
 });
 
 test('resampling: seeded, in range, with replacement; bad sizes refused', () => {
-  const a = resampleIndices(50, 20, 7), b = resampleIndices(50, 20, 7), c = resampleIndices(50, 20, 8);
+  const draws = (n: number, r: number, seed: number) => [...resampleIndices(n, r, seed)].length === r && Array.from(resampleIndices(n, r, seed), (d) => Uint32Array.from(d));
+  const a = draws(50, 20, 7) as Uint32Array[], b = draws(50, 20, 7) as Uint32Array[], c = draws(50, 20, 8) as Uint32Array[];
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
   const all = a.flatMap((d) => [...d]);
   assert.ok(all.every((i) => i >= 0 && i < 50));
   assert.ok(a.some((d) => new Set(d).size < 50), 'draws repeat images');
-  assert.throws(() => resampleIndices(0, 10, 1), RangeError);
+  assert.throws(() => resampleIndices(0, 10, 1).next(), RangeError);
 });
 
 const rows = (values: Record<string, Record<string, number>[]>): StemScores[] =>
   values[Object.keys(values)[0]].map((_, i) => ({ stem: `s${i}`, rows: Object.fromEntries(Object.entries(values).map(([m, v]) => [m, v[i]])) }));
 
 test('a constant per-image difference gives that difference, a zero-width interval and every image on one side; MSE counts lower as better', () => {
-  const base = [0.5, 0.6, 0.7, 0.8].map((q) => ({ Qabf: q, MSE: q * 100 }));
+  const base = Array.from({ length: 12 }, (_, i) => 0.4 + i * 0.03).map((q) => ({ Qabf: q, MSE: q * 100 }));
   const up = base.map((v) => ({ Qabf: v.Qabf + 0.01, MSE: v.MSE + 2 }));
   const c = pairedComparison(rows({ A: base, B: up }), ['A', 'B'], 'A', ['Qabf', 'MSE'], { resamples: 200 });
   const q = c.rows[0].cells.Qabf, m = c.rows[0].cells.MSE;
   for (const [x, d] of [[q, 0.01], [m, 2]] as const) {
     assert.ok(Math.abs(x.diff - d) < 1e-9 && Math.abs(x.lo - d) < 1e-9 && Math.abs(x.hi - d) < 1e-9, JSON.stringify(x));
   }
-  assert.deepEqual([q.better, q.worse, m.better, m.worse], [4, 0, 0, 4]);
+  assert.deepEqual([q.better, q.worse, m.better, m.worse], [12, 0, 0, 12]);
   const md = pairedMarkdown(c);
-  assert.match(md, /\| B \| \*\*\+0\.010 \[\+0\.010, \+0\.010\] 4\/0\*\* \| \*\+2\.000 \[\+2\.000, \+2\.000\] 0\/4\* \|/);
+  assert.match(md, /\| B \| \*\*\+0\.010 \[\+0\.010, \+0\.010\] 12\/0\*\* \| \*\+2\.000 \[\+2\.000, \+2\.000\] 0\/12\* \|/);
   assert.throws(() => pairedComparison(rows({ A: base }), ['A'], 'Z', ['Qabf']), /baseline 'Z' is not one of the rows/);
+});
+
+test('fewer than 10 images: no marks; a non-finite value leaves its image out of that cell only', () => {
+  const one = pairedComparison(rows({ A: [{ EN: 1 }], B: [{ EN: 2 }] }), ['A', 'B'], 'A', ['EN']);
+  assert.deepEqual([one.rows[0].cells.EN.lo, one.rows[0].cells.EN.hi], [1, 1]);
+  assert.match(pairedMarkdown(one), /\| B \| \+1\.000 \[\+1\.000, \+1\.000\] 1\/0 \|/, 'one image: the interval is [d, d], so not marked');
+  const base = Array.from({ length: 12 }, (_, i) => ({ EN: i, SCD: i }));
+  const meth = base.map((v, i) => ({ EN: v.EN + 1, SCD: i === 3 ? NaN : v.SCD + 1 }));
+  const c = pairedComparison(rows({ A: base, B: meth }), ['A', 'B'], 'A', ['EN', 'SCD'], { resamples: 300 });
+  const scd = c.rows[0].cells.SCD;
+  assert.deepEqual([scd.diff, scd.lo, scd.hi, scd.better, scd.images], [1, 1, 1, 11, 11]);
+  assert.equal(c.rows[0].cells.EN.images, 12);
+  assert.match(pairedMarkdown(c), /\*\*\+1\.000 \[\+1\.000, \+1\.000\] 11\/0\*\*/);
+  const none = pairedComparison(rows({ A: base, B: base.map(() => ({ EN: NaN, SCD: NaN })) }), ['A', 'B'], 'A', ['EN']);
+  assert.ok(Number.isNaN(none.rows[0].cells.EN.diff) && none.rows[0].cells.EN.images === 0);
+  assert.match(pairedMarkdown(none), /\| B \| nan \|/);
 });
 
 test('on 400 normal differences the 95 % bootstrap interval matches mean ± 1.96 s/√n within 10 %', () => {
@@ -91,9 +108,15 @@ test('detection: the point difference is the full set\'s mAP difference; a metho
   const same = p.rows.find((r) => r.method === 'copy')!.cells.map5095;
   assert.deepEqual([same.diff, same.lo, same.hi, same.above], [0, 0, 0, 0]);
   assert.throws(() => pairedDetection([row('half', half)], gt, 'nope', opts), /baseline 'nope' is not one of the methods/);
+  // Only one labelled image of 3: draws without it have no mAP and are left out, not turned into NaN intervals.
+  const sparse = new Map<string, GroundTruth[]>([['a', gt.get('s00')!], ['b', []], ['c', []]]);
+  const dets = { a: good.s00, b: [], c: [] };
+  const q = pairedDetection([row('x', dets), row('y', { ...dets, a: [] })], sparse, 'y', opts, { resamples: 200 }).rows[0].cells.map50;
+  assert.ok(q.draws > 100 && q.draws < 200, `draws kept ${q.draws}`); // a draw misses 'a' with probability (2/3)^3 = 0.30
+  assert.deepEqual([q.diff, q.lo, q.hi, q.above], [1, 1, 1, 1]);
 });
 
-test('tesg eval --baseline: the comparison in stdout, summary.md and per-image.json; an unknown baseline is one line, before scoring', async () => {
+test('tesg eval --baseline: the comparison in stdout, summary.md and per-image.json; bad --baseline, --resamples, --seed of eval and detect are one line', async () => {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'tesg-paired-'));
   try {
     const msrs = path.join(ROOT, 'samples', 'msrs');
@@ -106,12 +129,20 @@ test('tesg eval --baseline: the comparison in stdout, summary.md and per-image.j
     assert.match(await fs.readFile(path.join(tmp, 'summary.md'), 'utf8'), /Against VI, image by image/);
     const json = JSON.parse(await fs.readFile(path.join(tmp, 'per-image.json'), 'utf8'));
     assert.equal(json.paired.baseline, 'VI');
+    assert.match(json.paired.caption, /^Against VI, image by image/);
     assert.deepEqual(json.paired.rows.map((x: { method: string }) => x.method), ['IR', 'VIcopy']);
     const ir = json.images.filter((x: { method: string }) => x.method === 'IR'), vi = json.images.filter((x: { method: string }) => x.method === 'VI');
     const mean = (ir[0].EN - vi[0].EN + ir[1].EN - vi[1].EN) / 2;
     assert.ok(Math.abs(json.paired.rows[0].cells.EN.diff - mean) < 1e-12);
-    const bad = await tesg('eval', '--ir', `${msrs}/ir`, '--vi', `${msrs}/vi`, '--fused', `A=${msrs}/vi`, '--baseline', 'IR', '--out', tmp);
-    assertOneLineError(bad, /--baseline 'IR' is not a row; give one of A \(IR and VI need --sources\)/);
+    const evalArgs = ['eval', '--ir', `${msrs}/ir`, '--vi', `${msrs}/vi`, '--fused', `A=${msrs}/vi`, '--out', tmp];
+    assertOneLineError(await tesg(...evalArgs, '--baseline', 'IR'), /--baseline 'IR' is not a row; give one of A \(IR and VI need --sources\)/);
+    assertOneLineError(await tesg(...evalArgs, '--sources', '--baseline', 'A', '--resamples', '0'), /--resamples must be an integer in 1\.\.100000, got '0'/);
+    assertOneLineError(await tesg(...evalArgs, '--sources', '--baseline', 'A', '--seed', '-1'), /--seed must be an integer in 0\.\.4294967295, got '-1'/);
+    assertOneLineError(await tesg(...evalArgs, '--resamples', '50'), /--resamples only applies with --baseline NAME/);
+    const detArgs = ['downstream', 'detect', '--labels', path.join(tmp, 'no-labels'), '--method', `A=${msrs}/vi`, '--method', `B=${msrs}/ir`, '--out', tmp];
+    assertOneLineError(await tesg(...detArgs, '--baseline', 'VI'), /--baseline 'VI' is not a method; give one of A, B \(IR and VI need --sources or --ir\/--vi\)/);
+    assertOneLineError(await tesg(...detArgs, '--baseline', 'A', '--resamples', '100001'), /--resamples must be an integer in 1\.\.100000/);
+    assertOneLineError(await tesg(...detArgs, '--seed', '3'), /--seed only applies with --baseline NAME/);
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
   }

@@ -26,7 +26,11 @@ function writer(dir: string, id: number, count: number): Promise<void> {
 test('four processes appending to one manifest at once keep all 60 runs', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tesg-lock-'));
   try {
-    await Promise.all([1, 2, 3, 4].map((id) => writer(dir, id, 15)));
+    const writers = [1, 2, 3, 4].map((id) => writer(dir, id, 15));
+    // Start barrier: all four loaded before any writes, so their updates overlap.
+    while ((await fs.readdir(dir)).filter((f) => f.startsWith('ready-')).length < 4) await new Promise((r) => setTimeout(r, 10));
+    await fs.writeFile(path.join(dir, 'go'), '');
+    await Promise.all(writers);
     const doc = await readFuseManifest(dir);
     const commands = doc!.runs.map((r) => r.command).sort();
     assert.equal(commands.length, 60, `kept ${commands.length} of 60`);
@@ -42,13 +46,16 @@ test('a held lock is waited for; a stale one (its holder killed) is taken over',
   try {
     let inside = false;
     const order: string[] = [];
+    let held!: () => void;
+    const holding = new Promise<void>((r) => (held = r));
     const first = withManifestLock(dir, async () => {
       inside = true;
+      held();
       await new Promise((r) => setTimeout(r, 300));
       order.push('first');
       inside = false;
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await holding; // the first holder has the lock
     await mergeFuseManifest(dir, run('second'), () => false);
     assert.equal(inside, false, 'the merge ran after the holder let go');
     order.push('second');
@@ -63,6 +70,28 @@ test('a held lock is waited for; a stale one (its holder killed) is taken over',
     assert.deepEqual((await readFuseManifest(dir))!.runs.map((r) => r.command), ['second', 'third']);
     assert.ok(!(await fs.readdir(dir)).includes(FUSE_MANIFEST_LOCK));
     assert.ok((await fs.readdir(dir)).includes(FUSE_MANIFEST));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a folder that cannot hold the lock is one error at once, naming it and the fix (no 15 s wait)', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tesg-lock-'));
+  try {
+    // --out under a regular file: the folder cannot be made (any user, root included).
+    await fs.writeFile(path.join(dir, 'file'), '');
+    let t0 = Date.now();
+    await assert.rejects(mergeFuseManifest(path.join(dir, 'file', 'out'), run('x'), () => false), /file\/out: cannot create the output folder \(ENOTDIR\); give a writable --out/);
+    assert.ok(Date.now() - t0 < 2000, `failed after ${Date.now() - t0} ms`);
+    if (process.getuid?.() !== 0) {
+      // A read-only folder (root would write into it anyway).
+      const ro = path.join(dir, 'ro');
+      await fs.mkdir(ro, { mode: 0o555 });
+      t0 = Date.now();
+      await assert.rejects(mergeFuseManifest(ro, run('x'), () => false), /\.tesg-fuse\.json\.lock: cannot lock the fuse manifest \(EACCES\); make .* writable, or give another --out/);
+      assert.ok(Date.now() - t0 < 2000, `failed after ${Date.now() - t0} ms`);
+      await fs.chmod(ro, 0o755);
+    }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

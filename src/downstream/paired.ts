@@ -23,9 +23,13 @@ export interface DetectionPairedCell {
   hi: number;
   /** Share of draws (0..1) where the method's mAP is above the baseline's. */
   above: number;
+  /** Draws used: those with a mAP (a draw of only unlabelled images has none and is left out). */
+  draws: number;
 }
 
 export interface DetectionPaired {
+  /** What the numbers mean (pairedDetectionMarkdown's caption), so that detection.json reads on its own. */
+  caption: string;
   baseline: string;
   images: number;
   resamples: number;
@@ -51,25 +55,35 @@ export function pairedDetection(rows: DetectionRow[], gt: Map<string, GroundTrut
       if (!dets) throw new RangeError(`${r.method} has no detections for labelled image '${s}'`);
       return { gt: gt.get(s)!, dets };
     });
-  const draws = resampleIndices(stems.length, resamples, seed);
-  const scoreDraws = (imgs: ImageDetections[]): DetectionScores[] => draws.map((idx) => scoreDetections(Array.from(idx, (i) => imgs[i]), score));
-  const baseImgs = perImage(base);
-  const baseFull = scoreDetections(baseImgs, score);
-  const baseDraws = scoreDraws(baseImgs);
+  const all = rows.map(perImage);
+  const b = rows.indexOf(base);
+  const full = all.map((imgs) => scoreDetections(imgs, score));
+  // Draws outer: each draw scores every method on the same images, and only the differences are kept.
+  const d = rows.map(() => Object.fromEntries(PAIRED_DETECTION_METRICS.map((m) => [m, new Float64Array(resamples)])) as Record<PairedDetectionMetric, Float64Array>);
+  let r = 0;
+  for (const idx of resampleIndices(stems.length, resamples, seed)) {
+    const scores = all.map((imgs) => scoreDetections(Array.from(idx, (i) => imgs[i]), score));
+    scores.forEach((s, k) => {
+      for (const m of PAIRED_DETECTION_METRICS) d[k][m][r] = s[m] - scores[b][m];
+    });
+    r++;
+  }
   const out: DetectionPaired['rows'] = [];
-  for (const r of rows) {
-    if (r === base) continue;
-    const imgs = perImage(r);
-    const full = scoreDetections(imgs, score);
-    const dr = scoreDraws(imgs);
+  rows.forEach((row, k) => {
+    if (k === b) return;
     const cells = {} as Record<PairedDetectionMetric, DetectionPairedCell>;
     for (const m of PAIRED_DETECTION_METRICS) {
-      const d = Float64Array.from(dr, (s, i) => s[m] - baseDraws[i][m]);
-      cells[m] = { diff: full[m] - baseFull[m], ...percentileInterval(d, level), above: d.filter((v) => v > 0).length / d.length };
+      const kept = d[k][m].filter((v) => !Number.isNaN(v));
+      const interval = kept.length > 0 ? percentileInterval(kept, level) : { lo: NaN, hi: NaN };
+      cells[m] = { diff: full[k][m] - full[b][m], ...interval, above: kept.length > 0 ? kept.filter((v) => v > 0).length / kept.length : NaN, draws: kept.length };
     }
-    out.push({ method: r.method, cells });
-  }
-  return { baseline, images: stems.length, resamples, seed, level, rows: out };
+    out.push({ method: row.method, cells });
+  });
+  const caption =
+    `Against ${baseline}: the mAP difference (method - ${baseline}) on the ${stems.length} images, its ${Math.round(level * 100)} % bootstrap ` +
+    `interval [low, high] (${resamples} resamples of the labelled images, the same for every method, seed ${seed}; each resample scored as the whole set), ` +
+    `and the share of resamples in which the method is above. An interval that contains 0 means these images do not rank the two.`;
+  return { caption, baseline, images: stems.length, resamples, seed, level, rows: out };
 }
 
 const HEADERS: Record<PairedDetectionMetric, string> = { map50: 'mAP@0.50', map75: 'mAP@0.75', map5095: 'mAP@0.50:0.95' };
@@ -77,10 +91,7 @@ const HEADERS: Record<PairedDetectionMetric, string> = { map50: 'mAP@0.50', map7
 /** Markdown: a caption, then per method and mAP column "difference [lo, hi]" and the share of draws above. */
 export function pairedDetectionMarkdown(p: DetectionPaired): string {
   const f = (v: number) => (Number.isNaN(v) ? 'nan' : `${v >= 0 ? '+' : ''}${v.toFixed(3)}`);
-  const caption =
-    `Against ${p.baseline}: the mAP difference (method - ${p.baseline}) on the ${p.images} images, its ${Math.round(p.level * 100)} % bootstrap ` +
-    `interval (${p.resamples} resamples of the labelled images, the same for every method, seed ${p.seed}; each resample scored as the whole set), ` +
-    `and the share of resamples in which the method is above. An interval that contains 0 means these images do not rank the two.`;
+  const caption = p.caption;
   const header = `| Method | ${PAIRED_DETECTION_METRICS.map((m) => `Δ ${HEADERS[m]} [interval], above`).join(' | ')} |`;
   const rule = `|---|${PAIRED_DETECTION_METRICS.map(() => '---:').join('|')}|`;
   const body = p.rows.map((r) => `| ${r.method} | ${PAIRED_DETECTION_METRICS.map((m) => {

@@ -24,9 +24,12 @@ export interface BootstrapOptions {
 
 export const DEFAULT_BOOTSTRAP = { resamples: 1000, seed: 1, level: 0.95 } as const;
 
+/** Below this many images a percentile bootstrap interval is too narrow to trust (n = 1 gives [d, d]): no marks. */
+export const MIN_IMAGES_FOR_MARKS = 10;
+
 /** One method against the baseline on one metric. */
 export interface PairedCell {
-  /** Mean over images of (method - baseline); NaN when a per-image value is not finite. */
+  /** Mean over images of (method - baseline); NaN when no image has a finite difference. */
   diff: number;
   /** Bootstrap interval of `diff` at the comparison's level. */
   lo: number;
@@ -34,10 +37,13 @@ export interface PairedCell {
   /** Images where the method is better / worse than the baseline (by the metric's direction); ties are neither. */
   better: number;
   worse: number;
+  /** Images with a finite difference: the ones this cell uses (a NaN or infinite value on either side leaves an image out). */
   images: number;
 }
 
 export interface PairedComparison {
+  /** What the numbers mean (pairedMarkdown's caption), so that per-image.json reads on its own. */
+  caption: string;
   baseline: string;
   resamples: number;
   seed: number;
@@ -47,18 +53,22 @@ export interface PairedComparison {
   rows: { method: string; cells: Record<string, PairedCell> }[];
 }
 
+/** The most resamples `--resamples` takes (the statistics of every draw are kept: resamples x rows x metrics doubles). */
+export const MAX_RESAMPLES = 100_000;
+
 /**
- * `resamples` draws of n indices in 0..n-1 with replacement, from a seeded mulberry32 (src/downstream/rng.ts),
- * one Uint32Array per draw. Errors: RangeError when n < 1 or resamples < 1.
+ * `resamples` draws of n indices in 0..n-1 with replacement, from a seeded mulberry32 (src/downstream/rng.ts).
+ * The same Uint32Array is refilled for each draw (copy it to keep one), so memory does not grow with
+ * `resamples`. Errors: RangeError when n < 1 or resamples < 1.
  */
-export function resampleIndices(n: number, resamples: number, seed: number): Uint32Array[] {
+export function* resampleIndices(n: number, resamples: number, seed: number): Generator<Uint32Array> {
   if (!(n >= 1) || !(resamples >= 1)) throw new RangeError(`resampleIndices needs n >= 1 and resamples >= 1, got n=${n}, resamples=${resamples}`);
   const rng = new Rng(seed);
-  return Array.from({ length: resamples }, () => {
-    const idx = new Uint32Array(n);
+  const idx = new Uint32Array(n);
+  for (let r = 0; r < resamples; r++) {
     for (let i = 0; i < n; i++) idx[i] = rng.int(n);
-    return idx;
-  });
+    yield idx;
+  }
 }
 
 /** The q-quantile (0..1) of ascending `sorted`, interpolated linearly between order statistics (numpy's default). */
@@ -87,34 +97,45 @@ export function pairedComparison(images: StemScores[], methods: string[], baseli
   const { resamples, seed, level } = { ...DEFAULT_BOOTSTRAP, ...opts };
   if (!methods.includes(baseline)) throw new RangeError(`baseline '${baseline}' is not one of the rows (${methods.join(', ')})`);
   if (images.length === 0) throw new RangeError('pairedComparison needs at least one image');
-  const draws = resampleIndices(images.length, resamples, seed);
-  const rows = methods
-    .filter((m) => m !== baseline)
-    .map((method) => {
-      const cells: Record<string, PairedCell> = {};
-      for (const metric of metrics) {
-        const higher = findMetric(metric)?.higherIsBetter ?? true;
-        const d = Float64Array.from(images, (img) => img.rows[method][metric] - img.rows[baseline][metric]);
-        const finite = d.every(Number.isFinite);
-        const mean = (idx?: Uint32Array) => {
-          let s = 0;
-          if (idx) for (let i = 0; i < idx.length; i++) s += d[idx[i]];
-          else for (let i = 0; i < d.length; i++) s += d[i];
-          return s / d.length;
-        };
-        const diff = finite ? mean() : NaN;
-        const { lo, hi } = finite ? percentileInterval(Float64Array.from(draws, (idx) => mean(idx)), level) : { lo: NaN, hi: NaN };
-        let better = 0;
-        let worse = 0;
-        for (const v of d) {
-          if (v > 0) higher ? better++ : worse++;
-          else if (v < 0) higher ? worse++ : better++;
+  const others = methods.filter((m) => m !== baseline);
+  // Per (method, metric): the per-image differences, then the mean of each draw (draws outer, so the
+  // same draw serves every cell and none is stored).
+  const diffs = others.map((method) => metrics.map((metric) => Float64Array.from(images, (img) => img.rows[method][metric] - img.rows[baseline][metric])));
+  const drawMeans = others.map(() => metrics.map(() => new Float64Array(resamples)));
+  let r = 0;
+  for (const idx of resampleIndices(images.length, resamples, seed)) {
+    diffs.forEach((byMetric, a) =>
+      byMetric.forEach((d, b) => {
+        let sum = 0;
+        let n = 0;
+        for (let i = 0; i < idx.length; i++) {
+          const v = d[idx[i]];
+          if (Number.isFinite(v)) (sum += v), n++;
         }
-        cells[metric] = { diff, lo, hi, better, worse, images: d.length };
+        drawMeans[a][b][r] = n > 0 ? sum / n : NaN;
+      }),
+    );
+    r++;
+  }
+  const rows = others.map((method, a) => {
+    const cells: Record<string, PairedCell> = {};
+    metrics.forEach((metric, b) => {
+      const higher = findMetric(metric)?.higherIsBetter ?? true;
+      const d = diffs[a][b].filter(Number.isFinite);
+      const diff = d.length > 0 ? d.reduce((sum, v) => sum + v, 0) / d.length : NaN;
+      // Draws that picked only images without a finite difference have no mean: left out.
+      const { lo, hi } = d.length > 0 ? percentileInterval(drawMeans[a][b].filter((v) => !Number.isNaN(v)), level) : { lo: NaN, hi: NaN };
+      let better = 0;
+      let worse = 0;
+      for (const v of d) {
+        if (v > 0) higher ? better++ : worse++;
+        else if (v < 0) higher ? worse++ : better++;
       }
-      return { method, cells };
+      cells[metric] = { diff, lo, hi, better, worse, images: d.length };
     });
-  return { baseline, resamples, seed, level, metrics, rows };
+    return { method, cells };
+  });
+  return { caption: pairedCaption(baseline, resamples, seed, level), baseline, resamples, seed, level, metrics, rows };
 }
 
 /** A signed number with fixed decimals ("+0.012", "-1.300"); nan spelled out. */
@@ -129,12 +150,18 @@ export function signed(v: number, decimals = 3): string {
  * cell "difference [lo, hi] better/worse". An interval that excludes 0 is marked: bold when the method
  * is better, italic when worse.
  */
+function pairedCaption(baseline: string, resamples: number, seed: number, level: number): string {
+  return (
+    `Against ${baseline}, image by image: the mean over images of (method - ${baseline}), its ${Math.round(level * 100)} % bootstrap interval ` +
+    `[low, high] (${resamples} resamples of the images, seed ${seed}), and on how many images the method is better / worse. ` +
+    `For ↑ metrics a positive difference is better, for ↓ metrics a negative one. Bold: the whole interval is on the better ` +
+    `side (better on this set); italic: on the worse side; an interval that contains 0 means these images do not rank the two. ` +
+    `Cells on fewer than ${MIN_IMAGES_FOR_MARKS} images are not marked; an image whose value is not finite (nan, inf) is left out of its cell.`
+  );
+}
+
 export function pairedMarkdown(c: PairedComparison, decimals = 3): string {
-  const pct = Math.round(c.level * 100);
-  const caption =
-    `Against ${c.baseline}, image by image: the mean difference (method - ${c.baseline}), its ${pct} % bootstrap interval ` +
-    `(${c.resamples} resamples of the images, seed ${c.seed}), and on how many images the method is better / worse. ` +
-    `Bold: better on this set beyond the interval; italic: worse beyond it.`;
+  const caption = c.caption;
   const header = `| Method | ${c.metrics.map((m) => `${m} ${(findMetric(m)?.higherIsBetter ?? true) ? '↑' : '↓'}`).join(' | ')} |`;
   const rule = `|---|${c.metrics.map(() => '---:').join('|')}|`;
   const body = c.rows.map((r) => {
@@ -143,6 +170,7 @@ export function pairedMarkdown(c: PairedComparison, decimals = 3): string {
       if (Number.isNaN(x.diff)) return 'nan';
       const higher = findMetric(m)?.higherIsBetter ?? true;
       const text = `${signed(x.diff, decimals)} [${signed(x.lo, decimals)}, ${signed(x.hi, decimals)}] ${x.better}/${x.worse}`;
+      if (x.images < MIN_IMAGES_FOR_MARKS) return text;
       const above = x.lo > 0, below = x.hi < 0;
       if ((above && higher) || (below && !higher)) return `**${text}**`;
       if ((below && higher) || (above && !higher)) return `*${text}*`;

@@ -19,26 +19,51 @@ export const FUSE_MANIFEST = 'tesg-fuse.json';
 /** The lock (a folder, proper-lockfile's mkdir lock) held while a process reads, changes and writes a folder's manifest. */
 export const FUSE_MANIFEST_LOCK = '.tesg-fuse.json.lock';
 
+/** How long withManifestLock waits for another holder of a folder's manifest lock, in ms. */
+const LOCK_WAIT_MS = 15_000;
+
 /**
  * Runs `update` (a read-modify-write of `dir`'s manifest) while holding the folder's manifest lock, so
  * that a `tesg fuse` and a `tesg worker` (or two of either) updating the same folder at the same
  * moment cannot drop each other's change. proper-lockfile: an atomic mkdir, its mtime refreshed while
  * held, taken over when older than 10 s (a process killed while holding it), removed on exit.
- * Waits up to about 15 s for another holder. Errors: InputError naming the lock when it cannot be
- * taken (another process keeps holding it, or the folder is not writable); update's own errors.
+ * Waits up to 15 s while another process holds it; any other failure (a read-only folder) is reported
+ * at once. Errors: InputError naming the lock or the folder; update's own errors. A lock taken over
+ * while held (this process blocked for over 10 s) is a warning on stderr, not a crash.
  */
 export async function withManifestLock<T>(dir: string, update: () => Promise<T>): Promise<T> {
-  const lockPath = path.join(dir, FUSE_MANIFEST_LOCK);
   // Loaded here, not at the top: a single-pair `tesg fuse` (the cold-start path) never writes a manifest.
   const { default: lockfile } = await import('proper-lockfile');
-  let release: () => Promise<void>;
+  const lockPath = path.join(dir, FUSE_MANIFEST_LOCK);
   try {
     await fs.mkdir(dir, { recursive: true }); // as writeFileAtomic would: the lock lives in the folder
-    release = await lockfile.lock(dir, { lockfilePath: lockPath, realpath: false, stale: 10_000, update: 2_000, retries: { retries: 60, factor: 1.2, minTimeout: 20, maxTimeout: 500 } });
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ELOCKED' ? 'another tesg process keeps holding it' : (e.code ?? e.message);
-    throw new InputError(lockPath, `cannot lock the fuse manifest (${why}); if no tesg process writes into ${dir}, remove this folder and rerun`);
+    throw new InputError(dir, `cannot create the output folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a writable --out`);
+  }
+  const options = {
+    lockfilePath: lockPath,
+    realpath: false,
+    stale: 10_000,
+    update: 2_000,
+    onCompromised: (err: Error) => process.stderr.write(`tesg: warning: ${lockPath}: the fuse manifest's lock was taken over while held (${err.message}); check ${path.join(dir, FUSE_MANIFEST)}\n`),
+  };
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let release: () => Promise<void>;
+  for (let wait = 10; ; wait = Math.min(200, wait * 1.5)) {
+    try {
+      release = await lockfile.lock(dir, options);
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOCKED' && Date.now() < deadline) {
+        // Jitter: waiters that started together would otherwise poll in lockstep, one winner per round.
+        await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
+        continue;
+      }
+      const why = code === 'ELOCKED' ? `another tesg process held it for ${LOCK_WAIT_MS / 1000} s` : (code ?? (err as Error).message);
+      const fix = code === 'ELOCKED' ? `if no tesg process writes into ${dir}, remove this folder and rerun` : `make ${dir} writable, or give another --out`;
+      throw new InputError(lockPath, `cannot lock the fuse manifest (${why}); ${fix}`);
+    }
   }
   try {
     return await update();

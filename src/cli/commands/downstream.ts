@@ -4,6 +4,8 @@ import { UsageError } from '../../errors.js';
 import type { ClassMapName } from '../../downstream/classes.js';
 import { DEFAULT_DETECTION_OPTIONS, readLabelSet, runDetection, type DetectionMethod } from '../../downstream/detect.js';
 import { pairedDetection, pairedDetectionMarkdown } from '../../downstream/paired.js';
+import { MAX_RESAMPLES } from '../../eval/paired.js';
+import { checkBootstrapFlags } from '../bootstrap-flags.js';
 import { detectionCaption, detectionMarkdown, writeDetectionReport } from '../../downstream/report.js';
 import { torchUnavailableReason } from '../../runtime/torch.js';
 import { DEFAULT_SEGMENT, readSegmentationResults, runSegmentation, writeSegmentationTable } from '../../downstream/segrun.js';
@@ -49,7 +51,8 @@ interface DetectCli {
   seed: number;
 }
 
-async function detect(o: DetectCli): Promise<void> {
+async function detect(o: DetectCli, cmd?: Command): Promise<void> {
+  checkBootstrapFlags(cmd, o.baseline);
   const methods: DetectionMethod[] = [];
   let ir = o.ir, vi = o.vi;
   if (o.sources) {
@@ -65,7 +68,10 @@ async function detect(o: DetectCli): Promise<void> {
   const names = methods.map((m) => m.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new UsageError(`method name '${dup}' given twice; names must differ`);
-  if (o.baseline !== undefined && !names.includes(o.baseline)) throw new UsageError(`--baseline '${o.baseline}' is not a method; give one of ${names.join(', ')}`);
+  if (o.baseline !== undefined && !names.includes(o.baseline)) {
+    const hint = (o.baseline === 'IR' || o.baseline === 'VI') && !names.includes('IR') ? ' (IR and VI need --sources or --ir/--vi)' : '';
+    throw new UsageError(`--baseline '${o.baseline}' is not a method; give one of ${names.join(', ')}${hint}`);
+  }
   if (o.baseline !== undefined && names.length < 2) throw new UsageError(`--baseline '${o.baseline}' needs at least one other method to compare with`);
   if (o.classMap !== 'merged' && o.classMap !== 'strict') throw new UsageError(`--class-map: expected merged or strict, got '${o.classMap}'`);
   const settings = {
@@ -152,7 +158,7 @@ export function register(program: Command): void {
     .option('--min-score <s>', 'lowest score kept for mAP', num('--min-score', 0.001, 1), DEFAULT_DETECTION_OPTIONS.minScore)
     .option('--input-long <px>', 'detector input long side (multiple of 32)', num('--input-long', 64, 4096, true), DEFAULT_DETECTION_OPTIONS.inputLong)
     .option('--baseline <name>', 'also compare every other method with this one: mAP difference and its 95 % bootstrap interval over the labelled images')
-    .option('--resamples <n>', 'bootstrap resamples for --baseline', num('--resamples', 1, 1e6, true), 1000)
+    .option('--resamples <n>', `bootstrap resamples for --baseline (1..${MAX_RESAMPLES})`, num('--resamples', 1, MAX_RESAMPLES, true), 1000)
     .option('--seed <n>', 'seed of those resamples', num('--seed', 0, 0xffffffff, true), 1)
     .action(detect);
   ds.command('segment')

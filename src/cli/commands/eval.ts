@@ -1,6 +1,8 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { MAX_RESAMPLES } from '../../eval/paired.js';
+import { checkBootstrapFlags } from '../bootstrap-flags.js';
 import { evaluateFolders } from '../../eval/run.js';
 import { skippedLines } from '../../eval/skipped.js';
 import { DEFAULT_METRIC_NAMES, METRICS } from '../../metrics/index.js';
@@ -39,13 +41,14 @@ function parseWorkers(value: string): number {
   return n;
 }
 
-function parseCount(flag: string, value: string, min = 1): number {
+function parseCount(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > 0xffffffff) throw new UsageError(`${flag} must be an integer >= ${min}, got '${value}'`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer in ${min}..${max}, got '${value}'`);
   return n;
 }
 
-async function runEval(o: EvalCliOptions): Promise<void> {
+async function runEval(o: EvalCliOptions, cmd?: Command): Promise<void> {
+  checkBootstrapFlags(cmd, o.baseline);
   const workers = parseWorkers(o.workers);
   // before any scoring: a bad --out would otherwise fail only when the scores are written
   checkOutputPath(o.out, 'folder', '--out takes a folder (created if missing) for per-image.csv, per-image.json and summary.md');
@@ -60,7 +63,7 @@ async function runEval(o: EvalCliOptions): Promise<void> {
     workers,
     html: o.html,
     baseline: o.baseline,
-    bootstrap: { resamples: parseCount('--resamples', o.resamples), seed: parseCount('--seed', o.seed, 0) },
+    bootstrap: { resamples: parseCount('--resamples', o.resamples, 1, MAX_RESAMPLES), seed: parseCount('--seed', o.seed, 0, 0xffffffff) },
   });
   for (const line of skippedLines(result.skipped, o.fused ?? [])) process.stderr.write(`${line}\n`);
   process.stdout.write(`${result.caption}\n\n${result.table}\n${result.pairedTable ? `\n${result.pairedTable}\n` : ''}`);
@@ -87,8 +90,8 @@ export function register(program: Command): void {
         .join(', ')}`,
     )
     .option('--workers <n>', 'worker threads for scoring (1 = main thread)', String(os.availableParallelism()))
-    .option('--baseline <name>', 'also compare every other row with this one image by image: mean difference, 95 % bootstrap interval, images better / worse (in summary.md and per-image.json)')
-    .option('--resamples <n>', 'bootstrap resamples of the images for --baseline', '1000')
+    .option('--baseline <name>', 'also compare every other row with this one (a --fused name, or IR / VI with --sources) image by image: mean of (row - NAME), its 95 % bootstrap interval, images better / worse (in summary.md and per-image.json)')
+    .option('--resamples <n>', `bootstrap resamples of the images for --baseline (1..${MAX_RESAMPLES})`, '1000')
     .option('--seed <n>', 'seed of those resamples', '1')
     .option('--html', 'also write report.html beside summary.md: the table, per-metric distribution plots, a sortable gallery with a synchronized full-size zoom (images in report_files/)')
     .addHelpText(
