@@ -75,7 +75,7 @@ describe('tesg eval --html (headless chromium)', { skip, timeout: 300_000 }, () 
     await makePairs();
     for (const m of ['average', 'max']) await tesgOk('fuse', '--ir', path.join(TMP, 'ir'), '--vi', path.join(TMP, 'vi'), '--out', path.join(TMP, m), '--method', m);
     await tesgOk('eval', '--ir', path.join(TMP, 'ir'), '--vi', path.join(TMP, 'vi'), '--fused', `Average=${path.join(TMP, 'average')}`, '--fused', `Max=${path.join(TMP, 'max')}`,
-      '--sources', '--out', OUT, '--workers', '1', '--html');
+      '--sources', '--out', OUT, '--workers', '1', '--html', '--baseline', 'Average');
     mkdirSync(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -108,6 +108,14 @@ describe('tesg eval --html (headless chromium)', { skip, timeout: 300_000 }, () 
     rmSync(TMP, { recursive: true, force: true });
   });
 
+  test('--baseline: the image-by-image table has the cells of summary.md, one row per other row', async () => {
+    const rows = await page.$$eval('#paired-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')));
+    assert.deepEqual(rows.map((r) => r[0]), ['IR', 'VI', 'Max']);
+    const md = readFileSync(path.join(OUT, 'summary.md'), 'utf8');
+    for (const r of rows) assert.ok(md.includes(`| ${r.join(' | ')} |`), `row ${r.join(' | ')} in summary.md`);
+    assert.match((await page.textContent('#paired .caption')) ?? '', /^Against Average, image by image/);
+  });
+
   test('the page loads its 24 thumbnails from report_files/, with no console error and no request outside its folder', async () => {
     const thumbs = requested.filter((u) => u.includes('/report_files/') && u.includes('/thumb/'));
     assert.equal(thumbs.length, 6 * 4, '6 images x (IR, VI, Average, Max)');
@@ -126,7 +134,7 @@ describe('tesg eval --html (headless chromium)', { skip, timeout: 300_000 }, () 
 
   test('the summary table in the page is summary.md\'s', async () => {
     const md = readFileSync(path.join(OUT, 'summary.md'), 'utf8');
-    const mdTable = md.split('\n').filter((l) => l.startsWith('|') && !l.startsWith('|---'));
+    const mdTable = md.split('\n\n')[1].split('\n').filter((l) => l.startsWith('|') && !l.startsWith('|---')); // the first table; the --baseline one follows
     const shown = await page.$$eval('#summary-table tr', (trs) =>
       trs.map((tr) => Array.from(tr.children).map((c) => c.innerHTML.replace(/<span class="swatch"[^>]*><\/span>/, '').replace(/<b>(.*?)<\/b>/, '**$1**'))),
     );
@@ -184,7 +192,7 @@ describe('tesg eval --html (headless chromium)', { skip, timeout: 300_000 }, () 
 
   test('the report records the command line, tesg version, date and what made each folder', async () => {
     const version = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
-    assert.match((await page.textContent('#command')) ?? '', /^tesg eval --ir .* --html$/);
+    assert.match((await page.textContent('#command')) ?? '', /^tesg eval --ir .* --html --baseline Average$/);
     assert.equal(await page.textContent('#version'), version);
     assert.match((await page.textContent('#date')) ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
     const about = (await page.textContent('#provenance')) ?? '';

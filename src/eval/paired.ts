@@ -145,11 +145,6 @@ export function signed(v: number, decimals = 3): string {
   return v >= 0 && !s.startsWith('-') ? `+${s}` : s;
 }
 
-/**
- * The comparison as Markdown: a caption line, then one row per method and one column per metric, each
- * cell "difference [lo, hi] better/worse". An interval that excludes 0 is marked: bold when the method
- * is better, italic when worse.
- */
 function pairedCaption(baseline: string, resamples: number, seed: number, level: number): string {
   return (
     `Against ${baseline}, image by image: the mean over images of (method - ${baseline}), its ${Math.round(level * 100)} % bootstrap interval ` +
@@ -160,23 +155,49 @@ function pairedCaption(baseline: string, resamples: number, seed: number, level:
   );
 }
 
+/** One cell as shown: the text "difference [lo, hi] better/worse" and whether the interval lies on one side. */
+export interface PairedGridCell {
+  text: string;
+  mark: 'better' | 'worse' | null;
+}
+
+/** What the Markdown and report.html show: header labels (metric and direction), row labels, cells. */
+export interface PairedGrid {
+  headers: string[];
+  labels: string[];
+  cells: PairedGridCell[][];
+}
+
+/**
+ * The comparison's cells, formatted: "difference [lo, hi] better/worse"; marked 'better' when the
+ * whole interval is on the metric's better side (on at least MIN_IMAGES_FOR_MARKS images), 'worse' when
+ * on the other.
+ */
+export function pairedGrid(c: PairedComparison, decimals = 3): PairedGrid {
+  const higher = c.metrics.map((m) => findMetric(m)?.higherIsBetter ?? true);
+  return {
+    headers: c.metrics.map((m, j) => `${m} ${higher[j] ? '↑' : '↓'}`),
+    labels: c.rows.map((r) => r.method),
+    cells: c.rows.map((r) =>
+      c.metrics.map((m, j): PairedGridCell => {
+        const x = r.cells[m];
+        if (Number.isNaN(x.diff)) return { text: 'nan', mark: null };
+        const text = `${signed(x.diff, decimals)} [${signed(x.lo, decimals)}, ${signed(x.hi, decimals)}] ${x.better}/${x.worse}`;
+        if (x.images < MIN_IMAGES_FOR_MARKS) return { text, mark: null };
+        const above = x.lo > 0, below = x.hi < 0;
+        if ((above && higher[j]) || (below && !higher[j])) return { text, mark: 'better' };
+        if ((below && higher[j]) || (above && !higher[j])) return { text, mark: 'worse' };
+        return { text, mark: null };
+      }),
+    ),
+  };
+}
+
+/** The comparison as Markdown: its caption, then the grid; bold = 'better', italic = 'worse'. */
 export function pairedMarkdown(c: PairedComparison, decimals = 3): string {
-  const caption = c.caption;
-  const header = `| Method | ${c.metrics.map((m) => `${m} ${(findMetric(m)?.higherIsBetter ?? true) ? '↑' : '↓'}`).join(' | ')} |`;
-  const rule = `|---|${c.metrics.map(() => '---:').join('|')}|`;
-  const body = c.rows.map((r) => {
-    const cells = c.metrics.map((m) => {
-      const x = r.cells[m];
-      if (Number.isNaN(x.diff)) return 'nan';
-      const higher = findMetric(m)?.higherIsBetter ?? true;
-      const text = `${signed(x.diff, decimals)} [${signed(x.lo, decimals)}, ${signed(x.hi, decimals)}] ${x.better}/${x.worse}`;
-      if (x.images < MIN_IMAGES_FOR_MARKS) return text;
-      const above = x.lo > 0, below = x.hi < 0;
-      if ((above && higher) || (below && !higher)) return `**${text}**`;
-      if ((below && higher) || (above && !higher)) return `*${text}*`;
-      return text;
-    });
-    return `| ${r.method} | ${cells.join(' | ')} |`;
-  });
-  return [caption, '', header, rule, ...body].join('\n');
+  const g = pairedGrid(c, decimals);
+  const header = `| Method | ${g.headers.join(' | ')} |`;
+  const rule = `|---|${g.headers.map(() => '---:').join('|')}|`;
+  const body = g.cells.map((row, i) => `| ${g.labels[i]} | ${row.map(({ text, mark }) => (mark === 'better' ? `**${text}**` : mark === 'worse' ? `*${text}*` : text)).join(' | ')} |`);
+  return [c.caption, '', header, rule, ...body].join('\n');
 }

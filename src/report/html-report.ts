@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { EvalResult } from '../eval/run.js';
+import { pairedGrid } from '../eval/paired.js';
 import { summaryGrid } from '../eval/table.js';
 import { findMetric } from '../metrics/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -86,6 +87,7 @@ export async function writeHtmlReport(r: EvalResult, outDir: string, opts: HtmlR
       title: `tesg eval: ${r.images.length} image(s), ${r.methods.join(', ')}`,
       caption: r.caption,
       grid: summaryGrid(r.summary, r.metrics),
+      paired: r.paired ? { caption: r.paired.caption, grid: pairedGrid(r.paired) } : undefined,
       rowNames: r.methods,
       sourceRows: r.summary.map((s) => s.reference),
       metrics,

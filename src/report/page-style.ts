@@ -14,6 +14,12 @@ table { border-collapse: collapse; }
 #summary-table th:first-child, #summary-table td:first-child { text-align: left; }
 #summary-table thead th { border-bottom: 2px solid var(--fg); white-space: nowrap; }
 #summary-table tr.source td { color: var(--muted); }
+#paired .scroll { overflow-x: auto; }
+#paired-table { border-collapse: collapse; }
+#paired-table th, #paired-table td { padding: 5px 12px; border-bottom: 1px solid var(--line); text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+#paired-table th:first-child, #paired-table td:first-child { text-align: left; }
+#paired-table td.better { color: #1b7f3b; font-weight: 600; }
+#paired-table td.worse { color: #b3261e; font-style: italic; }
 .caption { color: var(--muted); margin: 8px 0 0; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; vertical-align: baseline; }
 #plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 10px; }

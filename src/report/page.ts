@@ -1,8 +1,10 @@
 /**
  * report.html's markup: header with provenance, the Table-1 summary (the same cells and marks as
- * summary.md, from src/eval/table.ts), one distribution plot per metric, and the sortable gallery.
+ * summary.md, from src/eval/table.ts), the comparison against --baseline (src/eval/paired.ts) when
+ * asked, one distribution plot per metric, and the sortable gallery.
  * Pure string assembly; style and script are inlined from page-style.ts and page-script.ts.
  */
+import type { PairedGrid } from '../eval/paired.js';
 import type { SummaryGrid } from '../eval/table.js';
 import type { Gallery } from './gallery.js';
 import { PAGE_SCRIPT } from './page-script.js';
@@ -24,6 +26,8 @@ export interface ReportPage {
   title: string;
   caption: string;
   grid: SummaryGrid;
+  /** With `tesg eval --baseline`: the paired comparison's caption and cells (src/eval/paired.ts). */
+  paired?: { caption: string; grid: PairedGrid };
   /** Summary row names (IR/VI with --sources, then methods): the rows that have metric values. */
   rowNames: string[];
   sourceRows: boolean[];
@@ -53,6 +57,14 @@ function summaryTable(p: ReportPage): string {
     return `<tr class="${p.sourceRows[i] ? 'source' : 'method'}"><td>${colour}${escapeHtml(p.grid.labels[i])}</td>${cells.join('')}</tr>`;
   });
   return `<table id="summary-table"><thead>${head}</thead><tbody>${body.join('')}</tbody></table>`;
+}
+
+function pairedSection(p: ReportPage): string {
+  if (!p.paired) return '';
+  const g = p.paired.grid;
+  const head = `<tr><th>Method</th>${g.headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
+  const body = g.cells.map((row, i) => `<tr><td>${escapeHtml(g.labels[i])}</td>${row.map(({ text, mark }) => `<td${mark ? ` class="${mark}"` : ''}>${escapeHtml(text)}</td>`).join('')}</tr>`);
+  return `<section id="paired"><h2>Image by image</h2><div class="card"><div class="scroll"><table id="paired-table"><thead>${head}</thead><tbody>${body.join('')}</tbody></table></div><p class="caption">${escapeHtml(p.paired.caption)}</p></div></section>\n`;
 }
 
 function plots(p: ReportPage): string {
@@ -126,7 +138,7 @@ export function renderPage(p: ReportPage): string {
 <p class="sub">Written by <code>tesg eval --html</code>. Metrics as the CDDFuse evaluator computes them (src/metrics/); per-image values in per-image.csv beside this file.</p>
 </header>
 <section id="summary"><h2>Summary (Table 1)</h2><div class="card">${summaryTable(p)}<p class="caption">${escapeHtml(p.caption)}</p></div></section>
-<section id="distributions"><h2>Distributions over images</h2><p class="sub" style="margin-bottom:8px">Per metric and method: the box spans the quartiles, whiskers reach the extreme images, the black bar is the median, the white diamond the mean (the table's number) and each thin tick one image.</p><div id="plots">
+${pairedSection(p)}<section id="distributions"><h2>Distributions over images</h2><p class="sub" style="margin-bottom:8px">Per metric and method: the box spans the quartiles, whiskers reach the extreme images, the black bar is the median, the white diamond the mean (the table's number) and each thin tick one image.</p><div id="plots">
 ${plots(p)}
 </div></section>
 <section id="gallery-section"><h2>Gallery</h2>
