@@ -147,3 +147,12 @@ test('tesg eval --baseline: the comparison in stdout, summary.md and per-image.j
     await fs.rm(tmp, { recursive: true, force: true });
   }
 });
+
+test('tesg bench --e2e-compare speed-up interval: proportional rounds give a point; one slow round in five reaches the interval\'s low end', async () => {
+  const { speedupInterval } = await import('../src/export/bench-e2e.js');
+  const base = [2000, 2100, 2050, 1990, 2200];
+  const p = speedupInterval(base, base.map((b) => b / 2.5));
+  for (const v of [p.speedup, p.lo, p.hi]) assert.ok(Math.abs(v - 2.5) < 1e-12, String(v));
+  // The model's median draw is its slow round (2) when 3 or more of the 5 draws pick it: 5.8 % of draws, above the 2.5 % tail.
+  assert.deepEqual(speedupInterval([2, 2, 2, 2, 2], [1, 1, 1, 1, 2]), { speedup: 2, lo: 1, hi: 2 });
+});

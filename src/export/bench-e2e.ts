@@ -4,10 +4,13 @@
  * (node start, image read, the SIG the weights were trained with, the network on ONNX Runtime, write).
  * Runs are interleaved round-robin (A, B, A, B, ...) so a change in the machine's load hits every
  * model alike; each model gets one untimed warm-up run per pair (file cache). Reports the median wall
- * and CPU seconds per model and pair, and each model's speed-up against the first one.
+ * and CPU seconds per model and pair, and each model's speed-up against the first one, with a 95 %
+ * bootstrap interval: the run indices are drawn with replacement (run i of every model is one
+ * round, close in time, so a draw keeps rounds whole) and the ratio of medians recomputed per draw.
  */
 import { loadavg } from 'node:os';
 import path from 'node:path';
+import { percentileInterval, resampleIndices } from '../eval/paired.js';
 import { runColdStartBench } from './bench-cold.js';
 
 export interface E2eCompareOptions {
@@ -32,6 +35,9 @@ export interface E2eCell {
   medianCpuMs: number;
   /** Median wall of the first model on this pair / this model's (> 1: faster than the first). */
   speedup: number;
+  /** 95 % bootstrap interval of `speedup` over the rounds of runs (see the file's comment). */
+  speedupLo: number;
+  speedupHi: number;
 }
 
 export interface E2eCompareResult {
@@ -40,7 +46,21 @@ export interface E2eCompareResult {
   loadavg: { start: number; end: number };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: ArrayLike<number>) => Array.from(xs).sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * The speed-up base/model (ratio of median wall times) and its 95 % percentile bootstrap interval:
+ * `resamples` draws of the round indices with replacement (seed 1), the same rounds for both.
+ * Inputs: wall ms per round, same length >= 1.
+ */
+export function speedupInterval(base: number[], model: number[], resamples = 2000): { speedup: number; lo: number; hi: number } {
+  const ratios = new Float64Array(resamples);
+  let r = 0;
+  for (const idx of resampleIndices(base.length, resamples, 1)) {
+    ratios[r++] = median(Array.from(idx, (i) => base[i])) / median(Array.from(idx, (i) => model[i]));
+  }
+  return { speedup: median(base) / median(model), ...percentileInterval(ratios, 0.95) };
+}
 
 /**
  * Time `tesg fuse` end to end for each model on each pair (see the file's comment).
@@ -63,10 +83,9 @@ export async function runE2eCompare(o: E2eCompareOptions): Promise<E2eCompareRes
         o.log?.(`${name} ${path.basename(o.models[m])} run ${r + 1}/${runs}: ${(one.wallMs[0] / 1000).toFixed(2)} s`);
       }
     }
-    const base = median(times[0].wall);
     o.models.forEach((model, m) => {
-      const w = median(times[m].wall);
-      cells.push({ model, pair: name, wallMs: times[m].wall, cpuMs: times[m].cpu, medianWallMs: w, medianCpuMs: median(times[m].cpu), speedup: base / w });
+      const { speedup, lo, hi } = speedupInterval(times[0].wall, times[m].wall);
+      cells.push({ model, pair: name, wallMs: times[m].wall, cpuMs: times[m].cpu, medianWallMs: median(times[m].wall), medianCpuMs: median(times[m].cpu), speedup, speedupLo: lo, speedupHi: hi });
     });
   }
   return { runs, cells, loadavg: { start, end: loadavg()[0] } };
@@ -77,9 +96,9 @@ export function formatE2eCompare(r: E2eCompareResult): string {
   const lines = [`end to end, whole-process tesg fuse IR VI -o OUT --weights W, median of ${r.runs} interleaved runs; load average ${r.loadavg.start.toFixed(2)} -> ${r.loadavg.end.toFixed(2)}`];
   const mw = Math.max(...r.cells.map((c) => c.model.length), 5);
   const pw = Math.max(...r.cells.map((c) => c.pair.length), 4);
-  lines.push(`  ${'pair'.padEnd(pw)}  ${'model'.padEnd(mw)}  ${'wall s'.padStart(7)}  ${'CPU s'.padStart(7)}  speed-up vs first`);
+  lines.push(`  ${'pair'.padEnd(pw)}  ${'model'.padEnd(mw)}  ${'wall s'.padStart(7)}  ${'CPU s'.padStart(7)}  speed-up vs first [95 % interval over the rounds]`);
   for (const c of r.cells) {
-    lines.push(`  ${c.pair.padEnd(pw)}  ${c.model.padEnd(mw)}  ${(c.medianWallMs / 1000).toFixed(2).padStart(7)}  ${(c.medianCpuMs / 1000).toFixed(2).padStart(7)}  ${c.speedup.toFixed(2)}x`);
+    lines.push(`  ${c.pair.padEnd(pw)}  ${c.model.padEnd(mw)}  ${(c.medianWallMs / 1000).toFixed(2).padStart(7)}  ${(c.medianCpuMs / 1000).toFixed(2).padStart(7)}  ${c.speedup.toFixed(2)}x [${c.speedupLo.toFixed(2)}, ${c.speedupHi.toFixed(2)}]`);
   }
   return lines.join('\n') + '\n';
 }
