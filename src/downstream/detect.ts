@@ -39,6 +39,8 @@ export interface DetectionRunOptions {
   /** Class-wise NMS IoU after mapping to MSRS classes (the detector's own, 0.4). */
   nmsIou: number;
   quiet?: boolean;
+  /** The label set of `labelsDir`, when the caller has read it already (readLabelSet). */
+  labels?: LabelSet;
 }
 
 export const DEFAULT_DETECTION_OPTIONS = { classMap: 'merged' as ClassMapName, scoreThreshold: 0.2, minScore: 0.05, inputLong: 640, nmsIou: 0.4 };
@@ -99,7 +101,7 @@ export function mapDetections(dets: Detection[], width: number, height: number, 
  * detections) on every labelled image of every method. `detector`: one to use instead (kept open).
  */
 export async function runDetection(o: DetectionRunOptions, detector?: ObjectDetector): Promise<DetectionRow[]> {
-  const labels = await readLabelSet(o.labelsDir);
+  const labels = o.labels ?? (await readLabelSet(o.labelsDir));
   const map = cocoToMsrs(o.classMap);
   const images = new Map<string, Map<string, string>>();
   for (const m of o.methods) {

@@ -6,7 +6,7 @@
  * (a pooled precision/recall curve per class), not averaged from per-image values.
  * Percentile intervals and the draws as in ../eval/paired.ts.
  */
-import { DEFAULT_BOOTSTRAP, percentileInterval, resampleIndices, type BootstrapOptions } from '../eval/paired.js';
+import { DEFAULT_BOOTSTRAP, percentileInterval, resampleIndices, signed, type BootstrapOptions } from '../eval/paired.js';
 import type { GroundTruth } from './boxes.js';
 import type { DetectionRow } from './detect.js';
 import { scoreDetections, type DetectionScores, type ImageDetections, type ScoreOptions } from './map.js';
@@ -90,13 +90,11 @@ const HEADERS: Record<PairedDetectionMetric, string> = { map50: 'mAP@0.50', map7
 
 /** Markdown: a caption, then per method and mAP column "difference [lo, hi]" and the share of draws above. */
 export function pairedDetectionMarkdown(p: DetectionPaired): string {
-  const f = (v: number) => (Number.isNaN(v) ? 'nan' : `${v >= 0 ? '+' : ''}${v.toFixed(3)}`);
-  const caption = p.caption;
   const header = `| Method | ${PAIRED_DETECTION_METRICS.map((m) => `Δ ${HEADERS[m]} [interval], above`).join(' | ')} |`;
   const rule = `|---|${PAIRED_DETECTION_METRICS.map(() => '---:').join('|')}|`;
   const body = p.rows.map((r) => `| ${r.method} | ${PAIRED_DETECTION_METRICS.map((m) => {
     const c = r.cells[m];
-    return `${f(c.diff)} [${f(c.lo)}, ${f(c.hi)}], ${Math.round(c.above * 100)} %`;
+    return `${signed(c.diff)} [${signed(c.lo)}, ${signed(c.hi)}], ${Math.round(c.above * 100)} %`;
   }).join(' | ')} |`);
-  return [caption, '', header, rule, ...body].join('\n');
+  return [p.caption, '', header, rule, ...body].join('\n');
 }

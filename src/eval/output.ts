@@ -47,6 +47,11 @@ export function perImageJson(r: EvalResult): string {
   return JSON.stringify(doc, null, 1) + '\n';
 }
 
+/** summary.md's text, also what `tesg eval` prints: the caption, the table, and the --baseline comparison when asked. */
+export function summaryMarkdown(r: EvalResult): string {
+  return `${r.caption}\n\n${r.table}\n${r.pairedTable ? `\n${r.pairedTable}\n` : ''}`;
+}
+
 /** Write the three files; returns their paths. */
 export async function writeEvalOutputs(r: EvalResult, outDir: string): Promise<{ csv: string; json: string; table: string }> {
   const files = {
@@ -56,6 +61,6 @@ export async function writeEvalOutputs(r: EvalResult, outDir: string): Promise<{
   };
   await writeFileAtomic(files.csv, perImageCsv(r));
   await writeFileAtomic(files.json, perImageJson(r));
-  await writeFileAtomic(files.table, `${r.caption}\n\n${r.table}\n${r.pairedTable ? `\n${r.pairedTable}\n` : ''}`);
+  await writeFileAtomic(files.table, summaryMarkdown(r));
   return files;
 }

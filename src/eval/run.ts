@@ -78,6 +78,11 @@ export interface EvalResult {
 
 const MAX_LISTED = 10;
 
+/** The summary's rows: IR and VI with sources, then the methods as given. */
+function rowNames(o: EvalOptions): string[] {
+  return [...(o.sources ? ['IR', 'VI'] : []), ...o.fused.map((f) => f.name)];
+}
+
 function checkOptions(o: EvalOptions): string[] {
   if (o.fused.length === 0 && !o.sources) throw new UsageError('nothing to score: give at least one --fused NAME=DIR (or --sources)');
   const seen = new Set<string>();
@@ -99,7 +104,7 @@ function checkOptions(o: EvalOptions): string[] {
   });
   if (names.length === 0) throw new UsageError('--metrics is empty');
   if (o.baseline !== undefined) {
-    const rows = [...(o.sources ? ['IR', 'VI'] : []), ...o.fused.map((f) => f.name)];
+    const rows = rowNames(o);
     if (!rows.includes(o.baseline)) {
       throw new UsageError(`--baseline '${o.baseline}' is not a row; give one of ${rows.join(', ')}${o.sources ? '' : ' (IR and VI need --sources)'}`);
     }
@@ -168,7 +173,7 @@ export async function evaluateFolders(o: EvalOptions): Promise<EvalResult> {
     throw new TesgError(`no image could be scored: ${listed(why)}`);
   }
 
-  const methods = [...(o.sources ? ['IR', 'VI'] : []), ...o.fused.map((f) => f.name)];
+  const methods = rowNames(o);
   const summary: SummaryRow[] = methods.map((method) => ({
     method,
     reference: Boolean(o.sources) && (method === 'IR' || method === 'VI'),

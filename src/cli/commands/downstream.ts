@@ -5,7 +5,7 @@ import type { ClassMapName } from '../../downstream/classes.js';
 import { DEFAULT_DETECTION_OPTIONS, readLabelSet, runDetection, type DetectionMethod } from '../../downstream/detect.js';
 import { pairedDetection, pairedDetectionMarkdown } from '../../downstream/paired.js';
 import { MAX_RESAMPLES } from '../../eval/paired.js';
-import { checkBootstrapFlags } from '../bootstrap-flags.js';
+import { checkBootstrapFlags, num } from '../options.js';
 import { detectionCaption, detectionMarkdown, writeDetectionReport } from '../../downstream/report.js';
 import { torchUnavailableReason } from '../../runtime/torch.js';
 import { DEFAULT_SEGMENT, readSegmentationResults, runSegmentation, writeSegmentationTable } from '../../downstream/segrun.js';
@@ -20,14 +20,6 @@ function parseMethod(value: string, previous: DetectionMethod[]): DetectionMetho
   if (eq <= 0 || eq === value.length - 1) throw new UsageError(`--method expects NAME=DIR (e.g. --method TarDAL=peers/TarDAL), got '${value}'`);
   return [...previous, { name: value.slice(0, eq), dir: value.slice(eq + 1) }];
 }
-
-const num = (flag: string, min: number, max = Infinity, integer = false) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${flag} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got '${v}'`);
-  }
-  return n;
-};
 
 function parseSize(v: string): { width: number; height: number } {
   const m = /^(\d+)x(\d+)$/.exec(v);
@@ -83,14 +75,11 @@ async function detect(o: DetectCli, cmd?: Command): Promise<void> {
   };
   if (settings.minScore > settings.scoreThreshold) throw new UsageError(`--min-score (${settings.minScore}) must not exceed --score-threshold (${settings.scoreThreshold})`);
   checkOutputPath(o.out, 'folder', '--out takes a folder (created if missing) for detection.md, .csv and .json');
-  const rows = await runDetection({ ...settings, labelsDir: o.labels, methods });
+  const labels = await readLabelSet(o.labels);
+  const rows = await runDetection({ ...settings, labelsDir: o.labels, labels, methods });
   const caption = detectionCaption(settings.classMap, settings.scoreThreshold, rows[0]?.images ?? 0);
-  let paired;
-  if (o.baseline !== undefined) {
-    const labels = await readLabelSet(o.labels);
-    const score = { classCount: labels.classNames.length, scoreThreshold: settings.scoreThreshold };
-    paired = pairedDetection(rows, labels.gt, o.baseline, score, { resamples: o.resamples, seed: o.seed });
-  }
+  const score = { classCount: labels.classNames.length, scoreThreshold: settings.scoreThreshold };
+  const paired = o.baseline === undefined ? undefined : pairedDetection(rows, labels.gt, o.baseline, score, { resamples: o.resamples, seed: o.seed });
   const files = await writeDetectionReport(o.out, rows, caption, { ...settings, labels: o.labels }, paired);
   process.stdout.write(`${caption}\n\n${detectionMarkdown(rows)}\n${paired ? `\n${pairedDetectionMarkdown(paired)}\n` : ''}`);
   process.stderr.write(`wall time: ${rows.map((r) => `${r.method} ${r.seconds.toFixed(1)} s`).join(', ')}; wrote ${files.join(', ')}\n`);

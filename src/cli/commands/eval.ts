@@ -2,7 +2,8 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { MAX_RESAMPLES } from '../../eval/paired.js';
-import { checkBootstrapFlags } from '../bootstrap-flags.js';
+import { checkBootstrapFlags, num } from '../options.js';
+import { summaryMarkdown } from '../../eval/output.js';
 import { evaluateFolders } from '../../eval/run.js';
 import { skippedLines } from '../../eval/skipped.js';
 import { DEFAULT_METRIC_NAMES, METRICS } from '../../metrics/index.js';
@@ -25,8 +26,8 @@ interface EvalCliOptions {
   workers: string;
   html?: boolean;
   baseline?: string;
-  resamples: string;
-  seed: string;
+  resamples: number;
+  seed: number;
 }
 
 function parseFused(value: string, previous: FusedFolder[] | undefined): FusedFolder[] {
@@ -38,12 +39,6 @@ function parseFused(value: string, previous: FusedFolder[] | undefined): FusedFo
 function parseWorkers(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--workers must be a positive integer, got '${value}'`);
-  return n;
-}
-
-function parseCount(flag: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer in ${min}..${max}, got '${value}'`);
   return n;
 }
 
@@ -63,10 +58,10 @@ async function runEval(o: EvalCliOptions, cmd?: Command): Promise<void> {
     workers,
     html: o.html,
     baseline: o.baseline,
-    bootstrap: { resamples: parseCount('--resamples', o.resamples, 1, MAX_RESAMPLES), seed: parseCount('--seed', o.seed, 0, 0xffffffff) },
+    bootstrap: { resamples: o.resamples, seed: o.seed },
   });
   for (const line of skippedLines(result.skipped, o.fused ?? [])) process.stderr.write(`${line}\n`);
-  process.stdout.write(`${result.caption}\n\n${result.table}\n${result.pairedTable ? `\n${result.pairedTable}\n` : ''}`);
+  process.stdout.write(summaryMarkdown(result));
   process.stderr.write(
     `scored ${result.images.length} image(s) x ${result.methods.length} row(s) in ${result.seconds.toFixed(1)} s ` +
       `(${result.workers} worker${result.workers > 1 ? 's' : ''}); wrote ${Object.values(result.files ?? {}).join(', ')}\n`,
@@ -91,8 +86,8 @@ export function register(program: Command): void {
     )
     .option('--workers <n>', 'worker threads for scoring (1 = main thread)', String(os.availableParallelism()))
     .option('--baseline <name>', 'also compare every other row with this one (a --fused name, or IR / VI with --sources) image by image: mean of (row - NAME), its 95 % bootstrap interval, images better / worse (in summary.md and per-image.json)')
-    .option('--resamples <n>', `bootstrap resamples of the images for --baseline (1..${MAX_RESAMPLES})`, '1000')
-    .option('--seed <n>', 'seed of those resamples', '1')
+    .option('--resamples <n>', `bootstrap resamples of the images for --baseline (1..${MAX_RESAMPLES})`, num('--resamples', 1, MAX_RESAMPLES, true), 1000)
+    .option('--seed <n>', 'seed of those resamples', num('--seed', 0, 0xffffffff, true), 1)
     .option('--html', 'also write report.html beside summary.md: the table, per-metric distribution plots, a sortable gallery with a synchronized full-size zoom (images in report_files/)')
     .addHelpText(
       'after',

@@ -3,6 +3,7 @@ import { UsageError } from '../../errors.js';
 import { DEFAULT_FIGURE_DPI, DEFAULT_INSET_FRACTION, makeFigure } from '../../report/figure.js';
 import { parseZoomBox, type ZoomBox } from '../../report/figure-layout.js';
 import { checkOutputPath } from '../../util/output-path.js';
+import { num } from '../options.js';
 
 /**
  * `tesg figure --ir DIR --vi DIR --fused NAME=DIR ... --images STEM,... -o fig.png`: the paper-style
@@ -28,14 +29,6 @@ function parseFused(value: string, previous: Array<{ name: string; dir: string }
   if (eq <= 0 || eq === value.length - 1) throw new UsageError(`--fused expects NAME=DIR (e.g. --fused TeSG=out/tesg), got '${value}'`);
   return [...previous, { name: value.slice(0, eq), dir: value.slice(eq + 1) }];
 }
-
-const num = (flag: string, min: number, max: number, integer = false) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${flag} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got '${v}'`);
-  }
-  return n;
-};
 
 async function runFigure(o: FigureCliOptions): Promise<void> {
   const images = o.images.split(',').map((s) => s.trim()).filter(Boolean);
