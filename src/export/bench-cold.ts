@@ -12,6 +12,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { STARTUP_TRACE_ENV, type PhaseMark } from '../util/startup-trace.js';
+import { median } from '../util/median.js';
 
 const OWN_EXT = path.extname(fileURLToPath(import.meta.url)); // .js in dist, .ts under tsx
 /** The CLI entry of this build: dist/cli/main.js, or src/cli/main.ts under tsx. */
@@ -63,7 +64,6 @@ export interface ColdStartResult {
   command: string;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function runOnce(argv: string[], traceFile: string): Promise<number> {
   return new Promise((resolve, reject) => {

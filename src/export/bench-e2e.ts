@@ -12,6 +12,7 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { percentileInterval, resampleIndices } from '../eval/paired.js';
 import { runColdStartBench } from './bench-cold.js';
+import { median } from '../util/median.js';
 
 export interface E2eCompareOptions {
   /** Weights files (safetensors with an .onnx beside, as `tesg fuse --weights` takes). */
@@ -46,7 +47,6 @@ export interface E2eCompareResult {
   loadavg: { start: number; end: number };
 }
 
-const median = (xs: ArrayLike<number>) => Array.from(xs).sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * The speed-up base/model (ratio of median wall times) and its 95 % percentile bootstrap interval:

@@ -12,6 +12,7 @@ import { OnnxModel } from '../runtime/onnx.js';
 import { exportWeightsFile } from './export.js';
 import { OnnxFuser, type PlanarInputs } from './onnx-fuse.js';
 import { OnnxGraphWriter } from './onnx-writer.js';
+import { median } from '../util/median.js';
 
 /**
  * `tesg bench` and `npm run bench -- inference`: the network at one size on tfjs-wasm and on
@@ -60,7 +61,6 @@ export interface InferenceBenchResult {
   peakRssMb: Record<string, number>;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
 export async function timeRuns(runs: number, fn: () => Promise<unknown>): Promise<Timing> {
